@@ -1,0 +1,2 @@
+//! Message benchmarks: the zero-copy cloud view and TrackedObjects encoding.
+fn main() {}
