@@ -42,13 +42,22 @@ type Specs = BTreeMap<(String, String), MsgSpec>;
 
 fn load_all(root: &Path) -> Specs {
     let mut specs = Specs::new();
-    let mut pkgs: Vec<_> = std::fs::read_dir(root).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut pkgs: Vec<_> = std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     pkgs.sort();
     for pkg_dir in pkgs.into_iter().filter(|p| p.is_dir()) {
         let pkg = pkg_dir.file_name().unwrap().to_str().unwrap().to_owned();
-        let mut files: Vec<_> = std::fs::read_dir(&pkg_dir).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut files: Vec<_> = std::fs::read_dir(&pkg_dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         files.sort();
-        for file in files.into_iter().filter(|f| f.extension().is_some_and(|e| e == "msg")) {
+        for file in files
+            .into_iter()
+            .filter(|f| f.extension().is_some_and(|e| e == "msg"))
+        {
             let name = file.file_stem().unwrap().to_str().unwrap().to_owned();
             let text = std::fs::read_to_string(&file).unwrap();
             let spec = msgdef::parse(&pkg, &name, &text)
@@ -108,15 +117,19 @@ fn element_strategy(t: &FieldType) -> String {
 }
 
 const RUST_KEYWORDS: &[&str] = &[
-    "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for", "if",
-    "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self",
-    "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where", "while", "async",
-    "await", "dyn", "abstract", "become", "box", "do", "final", "macro", "override", "priv", "typeof",
-    "unsized", "virtual", "yield", "try", "gen",
+    "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for",
+    "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return",
+    "self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where",
+    "while", "async", "await", "dyn", "abstract", "become", "box", "do", "final", "macro",
+    "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
 ];
 
 fn ident(name: &str) -> String {
-    if RUST_KEYWORDS.contains(&name) { format!("r#{name}") } else { name.to_owned() }
+    if RUST_KEYWORDS.contains(&name) {
+        format!("r#{name}")
+    } else {
+        name.to_owned()
+    }
 }
 
 fn doc_lines(out: &mut String, indent: &str, text: &str) {
@@ -131,10 +144,22 @@ fn emit_struct(out: &mut String, root: &Path, spec: &MsgSpec, specs: &Specs, nam
     if !doc.is_empty() {
         doc.push_str("\n\n");
     }
-    write!(doc, "ROS 2 type `{pkg}/msg/{name}`, generated from `msgs/msg/{pkg}/{name}.msg`.").unwrap();
+    write!(
+        doc,
+        "ROS 2 type `{pkg}/msg/{name}`, generated from `msgs/msg/{pkg}/{name}.msg`."
+    )
+    .unwrap();
     doc_lines(out, "    ", &doc);
-    writeln!(out, "    #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]").unwrap();
-    writeln!(out, "    #[cfg_attr(test, derive(proptest_derive::Arbitrary))]").unwrap();
+    writeln!(
+        out,
+        "    #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]"
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "    #[cfg_attr(test, derive(proptest_derive::Arbitrary))]"
+    )
+    .unwrap();
     writeln!(out, "    pub struct {name} {{").unwrap();
     for field in &spec.fields {
         let field_doc = if field.doc.is_empty() {
@@ -145,11 +170,18 @@ fn emit_struct(out: &mut String, root: &Path, spec: &MsgSpec, specs: &Specs, nam
         doc_lines(out, "        ", &field_doc);
         let elem = rust_element(&field.ty);
         let strategy = element_strategy(&field.ty);
-        let is_bytes = matches!(field.ty, FieldType::Primitive(Primitive::Uint8 | Primitive::Byte));
+        let is_bytes = matches!(
+            field.ty,
+            FieldType::Primitive(Primitive::Uint8 | Primitive::Byte)
+        );
         let rust_ty = match field.array {
             msgdef::Array::None => {
                 if !strategy.starts_with("proptest") {
-                    writeln!(out, "        #[cfg_attr(test, proptest(strategy = {strategy:?}))]").unwrap();
+                    writeln!(
+                        out,
+                        "        #[cfg_attr(test, proptest(strategy = {strategy:?}))]"
+                    )
+                    .unwrap();
                 }
                 elem
             }
@@ -186,7 +218,9 @@ fn emit_struct(out: &mut String, root: &Path, spec: &MsgSpec, specs: &Specs, nam
         let value = match (&field.default, field.array) {
             (Some(v), msgdef::Array::None) => literal(&field.ty, v),
             (Some(_), _) => panic!("{pkg}/{name}: array defaults are not supported"),
-            (None, msgdef::Array::Fixed(_)) => "core::array::from_fn(|_| Default::default())".into(),
+            (None, msgdef::Array::Fixed(_)) => {
+                "core::array::from_fn(|_| Default::default())".into()
+            }
             (None, _) => "Default::default()".into(),
         };
         writeln!(out, "                {}: {value},", ident(&field.name)).unwrap();
@@ -196,11 +230,27 @@ fn emit_struct(out: &mut String, root: &Path, spec: &MsgSpec, specs: &Specs, nam
     if !spec.constants.is_empty() {
         writeln!(out, "    impl {name} {{").unwrap();
         for c in &spec.constants {
-            let doc = if c.doc.is_empty() { format!("`{}` in the `.msg` file.", c.name) } else { c.doc.clone() };
+            let doc = if c.doc.is_empty() {
+                format!("`{}` in the `.msg` file.", c.name)
+            } else {
+                c.doc.clone()
+            };
             doc_lines(out, "        ", &doc);
-            let FieldType::Primitive(p) = c.ty else { panic!("constant of message type") };
-            let ty = if p == Primitive::String { "&'static str" } else { rust_primitive(p) };
-            writeln!(out, "        pub const {}: {ty} = {};", c.name, literal(&c.ty, &c.value)).unwrap();
+            let FieldType::Primitive(p) = c.ty else {
+                panic!("constant of message type")
+            };
+            let ty = if p == Primitive::String {
+                "&'static str"
+            } else {
+                rust_primitive(p)
+            };
+            writeln!(
+                out,
+                "        pub const {}: {ty} = {};",
+                c.name,
+                literal(&c.ty, &c.value)
+            )
+            .unwrap();
         }
         writeln!(out, "    }}").unwrap();
     }
@@ -208,15 +258,29 @@ fn emit_struct(out: &mut String, root: &Path, spec: &MsgSpec, specs: &Specs, nam
     let msg_path = root.join(pkg).join(format!("{name}.msg"));
     let full = full_definition(specs, (pkg.clone(), name.to_owned()));
     writeln!(out, "    impl crate::Message for {name} {{").unwrap();
-    writeln!(out, "        const TYPE_NAME: &'static str = \"{pkg}/msg/{name}\";").unwrap();
-    writeln!(out, "        const DEFINITION: &'static str = include_str!({:?});", msg_path.display().to_string())
-        .unwrap();
-    writeln!(out, "        const FULL_DEFINITION: &'static str = {full:?};").unwrap();
+    writeln!(
+        out,
+        "        const TYPE_NAME: &'static str = \"{pkg}/msg/{name}\";"
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "        const DEFINITION: &'static str = include_str!({:?});",
+        msg_path.display().to_string()
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "        const FULL_DEFINITION: &'static str = {full:?};"
+    )
+    .unwrap();
     writeln!(out, "    }}").unwrap();
 }
 
 fn literal(ty: &FieldType, value: &str) -> String {
-    let FieldType::Primitive(p) = ty else { panic!("literal of message type") };
+    let FieldType::Primitive(p) = ty else {
+        panic!("literal of message type")
+    };
     match p {
         Primitive::Bool => match value {
             "true" | "True" | "1" => "true".into(),
@@ -225,11 +289,15 @@ fn literal(ty: &FieldType, value: &str) -> String {
         },
         Primitive::String => format!("{:?}", value.trim_matches(|c| c == '"' || c == '\'')),
         Primitive::Float32 | Primitive::Float64 => {
-            let v: f64 = value.parse().unwrap_or_else(|_| panic!("bad float literal {value}"));
+            let v: f64 = value
+                .parse()
+                .unwrap_or_else(|_| panic!("bad float literal {value}"));
             format!("{v:?}_{}", rust_primitive(*p))
         }
         _ => {
-            let v: i128 = value.parse().unwrap_or_else(|_| panic!("bad integer literal {value}"));
+            let v: i128 = value
+                .parse()
+                .unwrap_or_else(|_| panic!("bad integer literal {value}"));
             format!("{v}_{}", rust_primitive(*p))
         }
     }
@@ -239,7 +307,12 @@ fn literal(ty: &FieldType, value: &str) -> String {
 /// then each dependency not yet written, depth first in the order of the
 /// sorted dependency set, each behind a line of 80 `=` and `MSG: pkg/Name`.
 fn full_definition(specs: &Specs, root: (String, String)) -> String {
-    fn append(specs: &Specs, ty: &(String, String), seen: &mut BTreeSet<(String, String)>, out: &mut String) {
+    fn append(
+        specs: &Specs,
+        ty: &(String, String),
+        seen: &mut BTreeSet<(String, String)>,
+        out: &mut String,
+    ) {
         let spec = &specs[ty];
         out.push_str(&spec.text);
         for dep in spec.dependencies() {
@@ -258,14 +331,22 @@ fn full_definition(specs: &Specs, root: (String, String)) -> String {
 }
 
 fn emit_registry(out: &mut String, specs: &Specs) {
-    writeln!(out, "/// Every message type this crate knows, sorted by name.").unwrap();
+    writeln!(
+        out,
+        "/// Every message type this crate knows, sorted by name."
+    )
+    .unwrap();
     writeln!(out, "pub const ALL_TYPES: &[crate::TypeInfo] = &[").unwrap();
     for (pkg, name) in specs.keys() {
         writeln!(out, "    crate::TypeInfo::of::<crate::{pkg}::{name}>(),").unwrap();
     }
     writeln!(out, "];").unwrap();
 
-    writeln!(out, "/// Calls `$callback!` with the path of every message type.").unwrap();
+    writeln!(
+        out,
+        "/// Calls `$callback!` with the path of every message type."
+    )
+    .unwrap();
     writeln!(out, "#[macro_export]").unwrap();
     writeln!(out, "macro_rules! for_all_messages {{").unwrap();
     writeln!(out, "    ($callback:ident) => {{ $callback!(").unwrap();

@@ -180,7 +180,10 @@ pub fn parse(package: &str, name: &str, text: &str) -> Result<MsgSpec, String> {
                 Some((n, d)) => (n, Some(d.trim().to_owned())),
                 None => (rest, None),
             };
-            if !fname.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+            if !fname
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            {
                 return Err(at(format!("field name `{fname}` is not snake_case")));
             }
             spec.fields.push(Field {
@@ -200,7 +203,9 @@ pub fn parse(package: &str, name: &str, text: &str) -> Result<MsgSpec, String> {
 }
 
 fn parse_array(type_text: &str) -> Result<(&str, Array), String> {
-    let Some(open) = type_text.find('[') else { return Ok((type_text, Array::None)) };
+    let Some(open) = type_text.find('[') else {
+        return Ok((type_text, Array::None));
+    };
     let base = &type_text[..open];
     let inner = type_text[open + 1..]
         .strip_suffix(']')
@@ -208,9 +213,16 @@ fn parse_array(type_text: &str) -> Result<(&str, Array), String> {
     let array = if inner.is_empty() {
         Array::Unbounded
     } else if let Some(n) = inner.strip_prefix("<=") {
-        Array::Bounded(n.parse().map_err(|_| format!("bad bound in `{type_text}`"))?)
+        Array::Bounded(
+            n.parse()
+                .map_err(|_| format!("bad bound in `{type_text}`"))?,
+        )
     } else {
-        Array::Fixed(inner.parse().map_err(|_| format!("bad size in `{type_text}`"))?)
+        Array::Fixed(
+            inner
+                .parse()
+                .map_err(|_| format!("bad size in `{type_text}`"))?,
+        )
     };
     Ok((base, array))
 }

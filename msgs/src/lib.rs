@@ -54,12 +54,18 @@ pub struct TypeInfo {
 impl TypeInfo {
     /// The registry entry of `M`.
     pub const fn of<M: Message>() -> Self {
-        TypeInfo { name: M::TYPE_NAME, definition: M::DEFINITION, full_definition: M::FULL_DEFINITION }
+        TypeInfo {
+            name: M::TYPE_NAME,
+            definition: M::DEFINITION,
+            full_definition: M::FULL_DEFINITION,
+        }
     }
 
     /// Looks a type up by `pkg/msg/Name` or the short `pkg/Name`.
     pub fn find(name: &str) -> Option<&'static TypeInfo> {
-        ALL_TYPES.iter().find(|t| t.name == name || t.short_name_eq(name))
+        ALL_TYPES
+            .iter()
+            .find(|t| t.name == name || t.short_name_eq(name))
     }
 
     fn short_name_eq(&self, name: &str) -> bool {

@@ -85,7 +85,11 @@ impl PointFieldType {
         macro_rules! get {
             ($ty:ty, $n:literal) => {{
                 let raw: [u8; $n] = b[..$n].try_into().unwrap();
-                if big_endian { <$ty>::from_be_bytes(raw) } else { <$ty>::from_le_bytes(raw) }
+                if big_endian {
+                    <$ty>::from_be_bytes(raw)
+                } else {
+                    <$ty>::from_le_bytes(raw)
+                }
             }};
         }
         match self {
@@ -208,7 +212,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for WireFields<'a> {
             fn expecting(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
                 f.write_str("a sequence of PointField")
             }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
                 let mut fields = ArrayVec::new();
                 let mut overflow = false;
                 while let Some(field) = seq.next_element()? {
@@ -267,9 +274,11 @@ impl<'a> PointCloudView<'a> {
             return Err(PointCloudError::TooManyFields);
         }
         for f in &wire.fields.fields {
-            let ty = PointFieldType::from_datatype(f.datatype).ok_or_else(|| PointCloudError::UnknownDatatype {
-                field: f.name.to_string(),
-                datatype: f.datatype,
+            let ty = PointFieldType::from_datatype(f.datatype).ok_or_else(|| {
+                PointCloudError::UnknownDatatype {
+                    field: f.name.to_string(),
+                    datatype: f.datatype,
+                }
             })?;
             let end = u64::from(f.offset) + ty.size() as u64 * u64::from(f.count.max(1));
             if end > u64::from(wire.point_step) {
@@ -282,7 +291,10 @@ impl<'a> PointCloudView<'a> {
         }
         let row_needed = u64::from(wire.width) * u64::from(wire.point_step);
         if wire.height > 0 && u64::from(wire.row_step) < row_needed {
-            return Err(PointCloudError::RowTooShort { row_step: wire.row_step, needed: row_needed });
+            return Err(PointCloudError::RowTooShort {
+                row_step: wire.row_step,
+                needed: row_needed,
+            });
         }
         // The last row needs only its points, not a whole row_step.
         let needed = match wire.height {
@@ -290,7 +302,10 @@ impl<'a> PointCloudView<'a> {
             h => u64::from(h - 1) * u64::from(wire.row_step) + row_needed,
         };
         if (wire.data.len() as u64) < needed {
-            return Err(PointCloudError::DataTooShort { len: wire.data.len(), needed });
+            return Err(PointCloudError::DataTooShort {
+                len: wire.data.len(),
+                needed,
+            });
         }
         Ok(PointCloudView {
             stamp: wire.header.stamp,
@@ -346,7 +361,11 @@ impl<'a> PointCloudView<'a> {
     }
 
     /// A reader of element `element` of a field with `count > 1`.
-    pub fn element_reader<T: Scalar>(&self, name: &str, element: u32) -> Result<FieldReader<'a, T>, PointCloudError> {
+    pub fn element_reader<T: Scalar>(
+        &self,
+        name: &str,
+        element: u32,
+    ) -> Result<FieldReader<'a, T>, PointCloudError> {
         let field = self
             .fields
             .iter()
@@ -395,12 +414,19 @@ impl<'a, T: Scalar> FieldReader<'a, T> {
 
     /// The field of every point, in row-major order.
     pub fn iter(&self) -> impl Iterator<Item = T> + 'a {
-        let (ty, big, offset, ps, width) = (self.ty, self.big_endian, self.offset, self.point_step, self.width);
+        let (ty, big, offset, ps, width) = (
+            self.ty,
+            self.big_endian,
+            self.offset,
+            self.point_step,
+            self.width,
+        );
         let rows = self.len.checked_div(width).unwrap_or(0);
         let (data, row_step) = (self.data, self.row_step);
         (0..rows).flat_map(move |r| {
             let row = &data[r * row_step..r * row_step + width * ps];
-            row.chunks_exact(ps).map(move |p| T::from_f64(ty.read(&p[offset..], big)))
+            row.chunks_exact(ps)
+                .map(move |p| T::from_f64(ty.read(&p[offset..], big)))
         })
     }
 
@@ -434,11 +460,21 @@ impl PointCloudBuilder {
         for &(name, ty) in layout {
             offset = offset.next_multiple_of(ty.size());
             max_align = max_align.max(ty.size());
-            let field = PointField { name: name.to_string(), offset: offset as u32, datatype: ty.datatype(), count: 1 };
+            let field = PointField {
+                name: name.to_string(),
+                offset: offset as u32,
+                datatype: ty.datatype(),
+                count: 1,
+            };
             fields.push((field, ty));
             offset += ty.size();
         }
-        PointCloudBuilder { fields, point_step: offset.next_multiple_of(max_align), data: Vec::new(), is_dense: true }
+        PointCloudBuilder {
+            fields,
+            point_step: offset.next_multiple_of(max_align),
+            data: Vec::new(),
+            is_dense: true,
+        }
     }
 
     /// Reserves room for `points` more points.

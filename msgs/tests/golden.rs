@@ -23,22 +23,42 @@ struct Golden {
 }
 
 fn hex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 fn check<M: Message + std::fmt::Debug>(v: &Vector) {
     let ctx = &v.type_name;
-    let expected: M = serde_json::from_value(v.value.clone()).unwrap_or_else(|e| panic!("{ctx}: {e}"));
+    let expected: M =
+        serde_json::from_value(v.value.clone()).unwrap_or_else(|e| panic!("{ctx}: {e}"));
     let (le, be) = (hex(&v.cdr_le), hex(&v.cdr_be));
 
-    assert_eq!(fusion_msgs::encode(&expected).unwrap(), le, "{ctx}: little-endian bytes");
-    assert_eq!(cdr::to_vec_with(&expected, Endianness::Big).unwrap(), be, "{ctx}: big-endian bytes");
+    assert_eq!(
+        fusion_msgs::encode(&expected).unwrap(),
+        le,
+        "{ctx}: little-endian bytes"
+    );
+    assert_eq!(
+        cdr::to_vec_with(&expected, Endianness::Big).unwrap(),
+        be,
+        "{ctx}: big-endian bytes"
+    );
 
     let from_le: M = fusion_msgs::decode(&le).unwrap_or_else(|e| panic!("{ctx}: {e}"));
     let from_be: M = fusion_msgs::decode(&be).unwrap_or_else(|e| panic!("{ctx}: {e}"));
     // Debug, not PartialEq: -0.0 == 0.0 would hide a sign error.
-    assert_eq!(format!("{from_le:?}"), format!("{expected:?}"), "{ctx}: decoded little-endian value");
-    assert_eq!(format!("{from_be:?}"), format!("{expected:?}"), "{ctx}: decoded big-endian value");
+    assert_eq!(
+        format!("{from_le:?}"),
+        format!("{expected:?}"),
+        "{ctx}: decoded little-endian value"
+    );
+    assert_eq!(
+        format!("{from_be:?}"),
+        format!("{expected:?}"),
+        "{ctx}: decoded big-endian value"
+    );
 }
 
 macro_rules! dispatch {
@@ -57,7 +77,11 @@ fn rosbags_golden_vectors_round_trip_byte_exact() {
     let golden: Golden = serde_json::from_str(text).unwrap();
     let mut covered = BTreeSet::new();
     for v in &golden.vectors {
-        assert!(check_vector(v), "golden vector of unknown type {}", v.type_name);
+        assert!(
+            check_vector(v),
+            "golden vector of unknown type {}",
+            v.type_name
+        );
         covered.insert(v.type_name.as_str());
     }
     let all: BTreeSet<&str> = fusion_msgs::ALL_TYPES.iter().map(|t| t.name).collect();

@@ -49,7 +49,11 @@ macro_rules! get_primitive {
 impl<'de> Deserializer<'de> {
     /// A deserializer over a message body with the given byte order.
     pub fn new(body: &'de [u8], endianness: Endianness) -> Self {
-        Deserializer { body, pos: 0, endianness }
+        Deserializer {
+            body,
+            pos: 0,
+            endianness,
+        }
     }
 
     /// Bytes not yet consumed.
@@ -64,7 +68,11 @@ impl<'de> Deserializer<'de> {
 
     fn take(&mut self, n: usize) -> Result<&'de [u8]> {
         if n > self.remaining() {
-            return Err(CdrError::Truncated { offset: self.pos, needed: n, remaining: self.remaining() });
+            return Err(CdrError::Truncated {
+                offset: self.pos,
+                needed: n,
+                remaining: self.remaining(),
+            });
         }
         let bytes = &self.body[self.pos..self.pos + n];
         self.pos += n;
@@ -89,12 +97,17 @@ impl<'de> Deserializer<'de> {
     /// `len * min_elem_size` bytes follow, so that no caller ever sizes an
     /// allocation from a length the buffer cannot back.
     fn read_len(&mut self, min_elem_size: usize) -> Result<usize> {
+        self.align(4)?;
         let offset = self.pos;
         let len = self.read_u32()?;
         let needed = (len as usize).checked_mul(min_elem_size);
         match needed {
             Some(needed) if needed <= self.remaining() => Ok(len as usize),
-            _ => Err(CdrError::LengthPastEnd { offset, len, remaining: self.remaining() }),
+            _ => Err(CdrError::LengthPastEnd {
+                offset,
+                len,
+                remaining: self.remaining(),
+            }),
         }
     }
 
@@ -104,7 +117,9 @@ impl<'de> Deserializer<'de> {
         let offset = self.pos;
         let bytes = self.take(len)?;
         // Some writers send an empty string as length 0 with no terminator.
-        let Some((&last, text)) = bytes.split_last() else { return Ok("") };
+        let Some((&last, text)) = bytes.split_last() else {
+            return Ok("");
+        };
         if last != 0 {
             return Err(CdrError::MissingNul { offset });
         }
@@ -170,20 +185,34 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
     fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         visitor.visit_unit()
     }
-    fn deserialize_unit_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value> {
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        visitor: V,
+    ) -> Result<V::Value> {
         visitor.visit_unit()
     }
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        visitor: V,
+    ) -> Result<V::Value> {
         visitor.visit_newtype_struct(self)
     }
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         // Every ROS 2 element takes at least one byte on the wire (even an
         // empty message carries a placeholder octet).
         let len = self.read_len(1)?;
-        visitor.visit_seq(Elements { de: self, left: len })
+        visitor.visit_seq(Elements {
+            de: self,
+            left: len,
+        })
     }
     fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value> {
-        visitor.visit_seq(Elements { de: self, left: len })
+        visitor.visit_seq(Elements {
+            de: self,
+            left: len,
+        })
     }
     fn deserialize_tuple_struct<V: Visitor<'de>>(
         self,

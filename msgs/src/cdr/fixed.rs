@@ -47,6 +47,8 @@ impl<'de, T: Deserialize<'de>, const N: usize> Visitor<'de> for ArrayVisitor<T, 
                 return Err(de::Error::invalid_length(N + 1, &self));
             }
         }
-        filled.into_inner().map_err(|partial| de::Error::invalid_length(partial.len(), &self))
+        filled
+            .into_inner()
+            .map_err(|partial| de::Error::invalid_length(partial.len(), &self))
     }
 }

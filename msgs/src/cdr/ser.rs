@@ -99,7 +99,8 @@ impl ser::Serializer for &mut Serializer<'_> {
     fn serialize_char(self, v: char) -> Result<()> {
         // ROS 2 `char` is one octet; Rust code models it as u8, so only
         // Latin-1 fits.
-        let byte = u8::try_from(u32::from(v)).map_err(|_| CdrError::Unsupported("a non-Latin-1 char"))?;
+        let byte =
+            u8::try_from(u32::from(v)).map_err(|_| CdrError::Unsupported("a non-Latin-1 char"))?;
         self.serialize_u8(byte)
     }
 

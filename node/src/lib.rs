@@ -1,0 +1,7 @@
+//! fusion-node: a real-time sensor-fusion node for vehicle edge computers.
+//!
+//! This crate owns everything that touches the outside world: the command
+//! line, I/O, scheduling and (in later modules) the Wasm module host. Wire
+//! types come from `fusion-msgs`.
+
+pub mod cli;

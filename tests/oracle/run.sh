@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Cross-checks fusion-msgs against independent Python implementations
+# (rosbags, mcap-ros2-support), in a virtualenv this script creates.
+#
+#   tests/oracle/run.sh            check committed golden vectors + our encoder
+#   tests/oracle/run.sh regenerate rewrite msgs/tests/golden/vectors.json
+#
+# ORACLE_VENV chooses where the venv lives (default: target/oracle-venv).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+venv="${ORACLE_VENV:-${CARGO_TARGET_DIR:-target}/oracle-venv}"
+req=tests/oracle/requirements.txt
+if [[ ! -x "$venv/bin/python" ]] || ! cmp -s "$req" "$venv/requirements.txt"; then
+    echo "oracle: creating $venv" >&2
+    python3 -m venv --clear "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+    cp "$req" "$venv/requirements.txt"
+fi
+py="$venv/bin/python"
+golden=msgs/tests/golden/vectors.json
+
+if [[ "${1:-}" == "regenerate" ]]; then
+    "$py" tests/oracle/cdr_oracle.py golden "$golden"
+    exit 0
+fi
+
+"$py" tests/oracle/cdr_oracle.py check-golden "$golden"
+ours="$(mktemp -d)/ours.jsonl"
+FUSION_ORACLE_OUT="$ours" cargo test --quiet -p fusion-msgs --lib dump_encodings_for_the_python_oracle >/dev/null
+"$py" tests/oracle/cdr_oracle.py check-ours "$ours"
