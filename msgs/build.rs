@@ -255,6 +255,8 @@ fn emit_struct(out: &mut String, root: &Path, spec: &MsgSpec, specs: &Specs, nam
         writeln!(out, "    }}").unwrap();
     }
 
+    emit_encoder(out, spec, name);
+
     let msg_path = root.join(pkg).join(format!("{name}.msg"));
     let full = full_definition(specs, (pkg.clone(), name.to_owned()));
     writeln!(out, "    impl crate::Message for {name} {{").unwrap();
@@ -275,6 +277,32 @@ fn emit_struct(out: &mut String, root: &Path, spec: &MsgSpec, specs: &Specs, nam
     )
     .unwrap();
     writeln!(out, "    }}").unwrap();
+}
+
+/// Straight-line CDR encoding, field after field.
+fn emit_encoder(out: &mut String, spec: &MsgSpec, name: &str) {
+    let fields: Vec<String> = spec.fields.iter().map(|f| ident(&f.name)).collect();
+    let chain = |call: &str| -> String {
+        let mut body = String::new();
+        for (i, f) in fields.iter().enumerate() {
+            let expr = call.replace("FIELD", f);
+            if i + 1 == fields.len() {
+                writeln!(body, "            {expr}").unwrap();
+            } else {
+                writeln!(body, "            let pos = {expr};").unwrap();
+            }
+        }
+        body
+    };
+    writeln!(out, "    impl crate::cdr::CdrEncode for {name} {{").unwrap();
+    writeln!(out, "        #[inline]").unwrap();
+    writeln!(out, "        fn cdr_end(&self, pos: usize) -> usize {{").unwrap();
+    out.push_str(&chain("crate::cdr::CdrEncode::cdr_end(&self.FIELD, pos)"));
+    writeln!(out, "        }}").unwrap();
+    writeln!(out, "        #[inline]").unwrap();
+    writeln!(out, "        fn cdr_write<const BE: bool>(&self, body: &mut [u8], pos: usize) -> usize {{").unwrap();
+    out.push_str(&chain("crate::cdr::CdrEncode::cdr_write::<BE>(&self.FIELD, body, pos)"));
+    writeln!(out, "        }}\n    }}").unwrap();
 }
 
 fn literal(ty: &FieldType, value: &str) -> String {

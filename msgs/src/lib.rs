@@ -16,11 +16,12 @@ pub mod cdr;
 mod pointcloud;
 
 pub use pointcloud::{
-    PointCloudBuilder, PointCloudError, PointCloudView, PointFieldRef, PointFieldType, Scalar,
+    FieldIter, FieldReader, PointCloudBuilder, PointCloudError, PointCloudView, PointFieldRef,
+    PointFieldType, Scalar,
 };
 
 /// A ROS 2 message type: its name, its `.msg` text and its CDR codec.
-pub trait Message: serde::Serialize + serde::de::DeserializeOwned {
+pub trait Message: cdr::CdrEncode + serde::Serialize + serde::de::DeserializeOwned {
     /// Fully qualified name, e.g. `sensor_msgs/msg/PointCloud2`.
     const TYPE_NAME: &'static str;
     /// The type's own `.msg` file, verbatim.

@@ -407,27 +407,22 @@ impl<'a, T: Scalar> FieldReader<'a, T> {
         if i >= self.len {
             return None;
         }
-        let (row, col) = (i / self.width, i % self.width);
-        let at = row * self.row_step + col * self.point_step + self.offset;
+        // Packed rows (the usual case) need no division.
+        let at = if self.row_step == self.width * self.point_step {
+            i * self.point_step + self.offset
+        } else {
+            (i / self.width) * self.row_step + (i % self.width) * self.point_step + self.offset
+        };
         Some(T::from_f64(self.ty.read(&self.data[at..], self.big_endian)))
     }
 
     /// The field of every point, in row-major order.
-    pub fn iter(&self) -> impl Iterator<Item = T> + 'a {
-        let (ty, big, offset, ps, width) = (
-            self.ty,
-            self.big_endian,
-            self.offset,
-            self.point_step,
-            self.width,
-        );
-        let rows = self.len.checked_div(width).unwrap_or(0);
-        let (data, row_step) = (self.data, self.row_step);
-        (0..rows).flat_map(move |r| {
-            let row = &data[r * row_step..r * row_step + width * ps];
-            row.chunks_exact(ps)
-                .map(move |p| T::from_f64(ty.read(&p[offset..], big)))
-        })
+    pub fn iter(&self) -> FieldIter<'a, T> {
+        FieldIter {
+            reader: self.clone(),
+            row: 0,
+            col: 0,
+        }
     }
 
     /// Number of points.
@@ -440,6 +435,81 @@ impl<'a, T: Scalar> FieldReader<'a, T> {
         self.len == 0
     }
 }
+
+/// Iterator over one field of every point; see [`FieldReader::iter`].
+#[derive(Debug, Clone)]
+pub struct FieldIter<'a, T> {
+    reader: FieldReader<'a, T>,
+    row: usize,
+    col: usize,
+}
+
+impl<T: Scalar> FieldIter<'_, T> {
+    fn rows(&self) -> usize {
+        self.reader.len.checked_div(self.reader.width).unwrap_or(0)
+    }
+}
+
+impl<T: Scalar> Iterator for FieldIter<'_, T> {
+    type Item = T;
+
+    #[inline]
+    fn next(&mut self) -> Option<T> {
+        let r = &self.reader;
+        if self.row >= self.rows() {
+            return None;
+        }
+        let at = self.row * r.row_step + self.col * r.point_step + r.offset;
+        self.col += 1;
+        if self.col == r.width {
+            self.col = 0;
+            self.row += 1;
+        }
+        Some(T::from_f64(r.ty.read(&r.data[at..], r.big_endian)))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.reader.len - (self.row * self.reader.width + self.col).min(self.reader.len);
+        (left, Some(left))
+    }
+
+    /// Internal iteration picks the datatype once and then runs a loop
+    /// specialised for it: this is what makes `sum`, `for_each` and
+    /// `collect` run near memory speed over a 2 MB cloud.
+    fn fold<B, F: FnMut(B, T) -> B>(self, init: B, mut f: F) -> B {
+        let rows = self.rows();
+        let r = self.reader;
+        let mut acc = init;
+        let mut col = self.col;
+        for row in self.row..rows {
+            let row_bytes = &r.data[row * r.row_step..row * r.row_step + r.width * r.point_step];
+            macro_rules! run {
+                ($ty:ident) => {
+                    for point in row_bytes.chunks_exact(r.point_step).skip(col) {
+                        acc = f(
+                            acc,
+                            T::from_f64(PointFieldType::$ty.read(&point[r.offset..], r.big_endian)),
+                        );
+                    }
+                };
+            }
+            match r.ty {
+                PointFieldType::I8 => run!(I8),
+                PointFieldType::U8 => run!(U8),
+                PointFieldType::I16 => run!(I16),
+                PointFieldType::U16 => run!(U16),
+                PointFieldType::I32 => run!(I32),
+                PointFieldType::U32 => run!(U32),
+                PointFieldType::F32 => run!(F32),
+                PointFieldType::F64 => run!(F64),
+            }
+            col = 0;
+        }
+        acc
+    }
+}
+
+impl<T: Scalar> ExactSizeIterator for FieldIter<'_, T> {}
 
 /// Writes an unordered (height 1), little-endian, packed cloud point by point.
 #[derive(Debug, Clone)]

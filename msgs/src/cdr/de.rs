@@ -34,6 +34,7 @@ pub struct Deserializer<'de> {
 
 macro_rules! get_primitive {
     ($fn:ident, $ty:ident, $visit:ident) => {
+        #[inline(always)]
         fn $fn<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
             const N: usize = core::mem::size_of::<$ty>();
             self.align(N)?;
@@ -66,6 +67,7 @@ impl<'de> Deserializer<'de> {
         self.pos
     }
 
+    #[inline(always)]
     fn take(&mut self, n: usize) -> Result<&'de [u8]> {
         if n > self.remaining() {
             return Err(CdrError::Truncated {
@@ -79,8 +81,10 @@ impl<'de> Deserializer<'de> {
         Ok(bytes)
     }
 
+    /// Skips the padding before a primitive of size `align` (a power of 2).
+    #[inline(always)]
     fn align(&mut self, align: usize) -> Result<()> {
-        let pad = (align - self.pos % align) % align;
+        let pad = self.pos.wrapping_neg() & (align - 1);
         self.take(pad).map(drop)
     }
 
@@ -261,6 +265,7 @@ struct Elements<'a, 'de> {
 impl<'de> de::SeqAccess<'de> for Elements<'_, 'de> {
     type Error = CdrError;
 
+    #[inline(always)]
     fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>> {
         if self.left == 0 {
             return Ok(None);

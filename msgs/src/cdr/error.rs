@@ -59,8 +59,8 @@ pub enum CdrError {
         /// How many bytes remain.
         count: usize,
     },
-    /// A sequence is longer than CDR's 32-bit length field can say.
-    #[error("sequence of {0} elements is longer than CDR can encode")]
+    /// A message too large for CDR's 32-bit length fields.
+    #[error("a message of {0} bytes is larger than CDR's 32-bit lengths allow")]
     TooLong(usize),
     /// The serde data model feature has no CDR form (maps, options, enums).
     #[error("{0} has no CDR encoding in ROS 2")]

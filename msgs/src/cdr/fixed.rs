@@ -12,6 +12,7 @@ pub struct FixedArray;
 
 impl FixedArray {
     /// Serializes the array as an N-tuple.
+    #[inline]
     pub fn serialize<S: Serializer, T: Serialize, const N: usize>(
         array: &[T; N],
         serializer: S,

@@ -2,12 +2,13 @@
 //! encapsulation header, primitives aligned to their size relative to the
 //! first byte after that header.
 //!
-//! This is a serde data format written for three reasons the `cdr` crate
-//! cannot meet: it runs in `no_std` guests (the Wasm fusion modules decode
-//! with it), it borrows strings and byte sequences from the input instead of
-//! copying them, and it checks every length read from the wire against the
-//! bytes that remain before anything is allocated. The `cdr` crate stays as
-//! an independent cross-check in the tests.
+//! Decoding is a serde data format; encoding is generated per type (see
+//! [`CdrEncode`]). Both are written here for what the `cdr` crate cannot
+//! do: run in `no_std` guests (the Wasm fusion modules use this code),
+//! borrow strings and byte sequences from the input instead of copying
+//! them, check every length read from the wire against the bytes that
+//! remain before anything is allocated, and encode at memory speed. The
+//! `cdr` crate stays as an independent cross-check in the tests.
 
 mod de;
 mod error;
@@ -17,7 +18,7 @@ mod ser;
 pub use de::{Deserializer, from_bytes, from_bytes_prefix};
 pub use error::{CdrError, Result};
 pub use fixed::FixedArray;
-pub use ser::{Serializer, encode_into, to_vec, to_vec_with};
+pub use ser::{CdrEncode, encode_into, to_vec, to_vec_with};
 
 /// Byte order of a CDR payload, named by its encapsulation header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
