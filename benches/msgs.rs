@@ -87,7 +87,23 @@ fn pointcloud(c: &mut Criterion) {
 
     let view = PointCloudView::from_cdr(&bytes).unwrap();
     g.throughput(Throughput::Bytes(view.data().len() as u64));
-    g.bench_function("iterate_xyzi", |b| {
+    // What a fusion module does first: gather the fields into its own
+    // structure-of-arrays buffers. Compare with `baseline_memcpy`.
+    g.bench_function("gather_xyzi_into_soa", |b| {
+        let readers = ["x", "y", "z", "intensity"].map(|f| view.reader::<f32>(f).unwrap());
+        let mut soa = vec![vec![0.0f32; LIDAR_POINTS]; 4];
+        b.iter(|| {
+            for (r, dst) in readers.iter().zip(soa.iter_mut()) {
+                let mut i = 0;
+                r.iter().for_each(|v| {
+                    dst[i] = v;
+                    i += 1;
+                });
+            }
+            black_box(&soa);
+        })
+    });
+    g.bench_function("sum_xyzi", |b| {
         let readers = ["x", "y", "z", "intensity"].map(|f| view.reader::<f32>(f).unwrap());
         b.iter(|| {
             let mut sum = 0.0f32;

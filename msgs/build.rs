@@ -300,8 +300,14 @@ fn emit_encoder(out: &mut String, spec: &MsgSpec, name: &str) {
     out.push_str(&chain("crate::cdr::CdrEncode::cdr_end(&self.FIELD, pos)"));
     writeln!(out, "        }}").unwrap();
     writeln!(out, "        #[inline]").unwrap();
-    writeln!(out, "        fn cdr_write<const BE: bool>(&self, body: &mut [u8], pos: usize) -> usize {{").unwrap();
-    out.push_str(&chain("crate::cdr::CdrEncode::cdr_write::<BE>(&self.FIELD, body, pos)"));
+    writeln!(
+        out,
+        "        fn cdr_write<const BE: bool>(&self, body: &mut [u8], pos: usize) -> usize {{"
+    )
+    .unwrap();
+    out.push_str(&chain(
+        "crate::cdr::CdrEncode::cdr_write::<BE>(&self.FIELD, body, pos)",
+    ));
     writeln!(out, "        }}\n    }}").unwrap();
 }
 
