@@ -189,7 +189,9 @@ def mcap_ros2_roundtrip(codecs: dict, typename: str, schema: str, ours: bytes) -
 def check_ours(store, path: Path) -> int:
     failures = checked = 0
     codecs: dict = {}
-    for lineno, line in enumerate(path.read_text().splitlines(), 1):
+    for lineno, line in enumerate(path.read_text().split("\n"), 1):
+        if not line:
+            continue
         case = json.loads(line)
         typename, ours = case["type"], bytes.fromhex(case["cdr"])
         try:
