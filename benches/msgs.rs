@@ -103,6 +103,18 @@ fn pointcloud(c: &mut Criterion) {
             black_box(&soa);
         })
     });
+    g.bench_function("gather_xyzi_one_pass", |b| {
+        let points = view.points::<f32, 4>(["x", "y", "z", "intensity"]).unwrap();
+        let mut aos = vec![[0.0f32; 4]; LIDAR_POINTS];
+        b.iter(|| {
+            let mut i = 0;
+            points.for_each(|p| {
+                aos[i] = p;
+                i += 1;
+            });
+            black_box(&aos);
+        })
+    });
     g.bench_function("sum_xyzi", |b| {
         let readers = ["x", "y", "z", "intensity"].map(|f| view.reader::<f32>(f).unwrap());
         b.iter(|| {

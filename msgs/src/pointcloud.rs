@@ -82,10 +82,21 @@ impl PointFieldType {
     /// Reads one element from the start of `b` (at least `size()` bytes).
     #[inline(always)]
     fn read(self, b: &[u8], big_endian: bool) -> f64 {
+        if big_endian {
+            self.read_as::<true>(b)
+        } else {
+            self.read_as::<false>(b)
+        }
+    }
+
+    /// [`Self::read`] with the byte order fixed at compile time, so loops
+    /// that pick it once run without a branch per value.
+    #[inline(always)]
+    fn read_as<const BIG: bool>(self, b: &[u8]) -> f64 {
         macro_rules! get {
             ($ty:ty, $n:literal) => {{
                 let raw: [u8; $n] = b[..$n].try_into().unwrap();
-                if big_endian {
+                if BIG {
                     <$ty>::from_be_bytes(raw)
                 } else {
                     <$ty>::from_le_bytes(raw)
@@ -117,6 +128,29 @@ impl PointFieldType {
             Self::F64 => out[..8].copy_from_slice(&v.to_le_bytes()),
         }
     }
+}
+
+/// Expands `$run!(Variant, big_endian_literal)` in a match over the
+/// datatype and byte order, so each arm is a loop specialised for both.
+macro_rules! for_each_type {
+    ($ty:expr, $big:expr, $run:ident) => {
+        match ($ty, $big) {
+            (PointFieldType::I8, _) => $run!(I8, false),
+            (PointFieldType::U8, _) => $run!(U8, false),
+            (PointFieldType::I16, false) => $run!(I16, false),
+            (PointFieldType::I16, true) => $run!(I16, true),
+            (PointFieldType::U16, false) => $run!(U16, false),
+            (PointFieldType::U16, true) => $run!(U16, true),
+            (PointFieldType::I32, false) => $run!(I32, false),
+            (PointFieldType::I32, true) => $run!(I32, true),
+            (PointFieldType::U32, false) => $run!(U32, false),
+            (PointFieldType::U32, true) => $run!(U32, true),
+            (PointFieldType::F32, false) => $run!(F32, false),
+            (PointFieldType::F32, true) => $run!(F32, true),
+            (PointFieldType::F64, false) => $run!(F64, false),
+            (PointFieldType::F64, true) => $run!(F64, true),
+        }
+    };
 }
 
 /// A numeric type a field can be read as, whatever its datatype on the wire.
@@ -510,6 +544,97 @@ impl<T: Scalar> Iterator for FieldIter<'_, T> {
 }
 
 impl<T: Scalar> ExactSizeIterator for FieldIter<'_, T> {}
+
+/// Reads several fields of every point in one pass, e.g. `["x", "y", "z"]`.
+#[derive(Debug, Clone)]
+pub struct PointsReader<'a, T, const N: usize> {
+    data: &'a [u8],
+    offsets: [usize; N],
+    tys: [PointFieldType; N],
+    big_endian: bool,
+    point_step: usize,
+    row_step: usize,
+    width: usize,
+    rows: usize,
+    _to: core::marker::PhantomData<T>,
+}
+
+impl<'a> PointCloudView<'a> {
+    /// A reader of element 0 of each named field, converting to `T`.
+    pub fn points<T: Scalar, const N: usize>(
+        &self,
+        names: [&str; N],
+    ) -> Result<PointsReader<'a, T, N>, PointCloudError> {
+        let mut offsets = [0; N];
+        let mut tys = [PointFieldType::U8; N];
+        for (k, name) in names.iter().enumerate() {
+            let field = self
+                .fields
+                .iter()
+                .find(|f| f.name == *name)
+                .ok_or_else(|| PointCloudError::NoSuchField(name.to_string()))?;
+            offsets[k] = field.offset as usize;
+            tys[k] = PointFieldType::from_datatype(field.datatype).expect("checked in from_cdr");
+        }
+        Ok(PointsReader {
+            data: self.data,
+            offsets,
+            tys,
+            big_endian: self.is_bigendian,
+            point_step: self.point_step as usize,
+            row_step: self.row_step as usize,
+            width: self.width as usize,
+            rows: if self.width == 0 {
+                0
+            } else {
+                self.height as usize
+            },
+            _to: core::marker::PhantomData,
+        })
+    }
+}
+
+impl<T: Scalar, const N: usize> PointsReader<'_, T, N> {
+    /// Number of points.
+    pub fn len(&self) -> usize {
+        self.rows * self.width
+    }
+
+    /// True when there are no points.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Calls `f` with the fields of every point, in row-major order. When
+    /// all fields share one datatype (the usual `x y z` as FLOAT32) the loop
+    /// is specialised for it and runs near memory speed.
+    pub fn for_each(&self, mut f: impl FnMut([T; N])) {
+        let uniform = self.tys.iter().all(|&t| t == self.tys[0]);
+        for row in 0..self.rows {
+            let start = row * self.row_step;
+            let row_bytes = &self.data[start..start + self.width * self.point_step];
+            let points = row_bytes.chunks_exact(self.point_step);
+            macro_rules! run {
+                ($ty:ident, $big:literal) => {
+                    for p in points {
+                        f(core::array::from_fn(|k| {
+                            T::from_f64(PointFieldType::$ty.read_as::<$big>(&p[self.offsets[k]..]))
+                        }));
+                    }
+                };
+            }
+            if uniform && N > 0 {
+                for_each_type!(self.tys[0], self.big_endian, run);
+            } else {
+                for p in points {
+                    f(core::array::from_fn(|k| {
+                        T::from_f64(self.tys[k].read(&p[self.offsets[k]..], self.big_endian))
+                    }));
+                }
+            }
+        }
+    }
+}
 
 /// Writes an unordered (height 1), little-endian, packed cloud point by point.
 #[derive(Debug, Clone)]

@@ -93,6 +93,12 @@ fn mixed_datatypes_big_endian_and_padded_rows() {
     assert_eq!(rings, [1, 2, 3, 4]);
     let t = view.reader::<f64>("t").unwrap();
     assert_eq!((t.get(2), t.get(3)), (Some(2.5), Some(3.5)));
+    // Mixed datatypes in one pass, across the row padding.
+    let mut both = Vec::new();
+    view.points::<f64, 2>(["t", "ring"])
+        .unwrap()
+        .for_each(|p| both.push(p));
+    assert_eq!(both, [[0.5, 1.0], [1.5, 2.0], [2.5, 3.0], [3.5, 4.0]]);
 }
 
 fn cloud_with(fields: Vec<PointField>, point_step: u32, width: u32, data_len: usize) -> Vec<u8> {

@@ -1,0 +1,2 @@
+//! The reference fusion module.
+#![no_std]
