@@ -5,3 +5,5 @@
 //! types come from `fusion-msgs`.
 
 pub mod cli;
+pub mod host;
+pub mod modules;

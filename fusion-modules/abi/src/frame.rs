@@ -191,7 +191,7 @@ impl<'a> Frame<'a> {
             let (offset, len) = (u32_at(bytes, at + 16), u32_at(bytes, at + 20));
             let end = offset as usize + len as usize;
             if (offset as usize) < table_end
-                || offset as usize % PAYLOAD_ALIGN != 0
+                || !(offset as usize).is_multiple_of(PAYLOAD_ALIGN)
                 || end > bytes.len()
             {
                 return Err(FrameError::BadPayload { slot, offset, len });

@@ -114,10 +114,13 @@ impl<M: FusionModule> NativeModule<M> {
 macro_rules! export_module {
     ($module:ty) => {
         #[cfg(target_arch = "wasm32")]
-        mod __fusion_module_exports {
-            use $crate::guest::wasm::{Exports, ModuleCell};
+        type __FusionExportedModule = $module;
 
-            static MODULE: ModuleCell<super::$module> = ModuleCell::new();
+        #[cfg(target_arch = "wasm32")]
+        mod __fusion_module_exports {
+            use $crate::guest::wasm::ModuleCell;
+
+            static MODULE: ModuleCell<super::__FusionExportedModule> = ModuleCell::new();
 
             #[unsafe(no_mangle)]
             extern "C" fn fusion_abi_version() -> i32 {

@@ -1,0 +1,433 @@
+//! Optimal rectangular assignment: the shortest augmenting path method of
+//! Jonker and Volgenant in the rectangular form of Crouse (2016), O(n^2 m)
+//! for n <= m.
+//!
+//! Non-finite costs are forbidden pairs. The solver first maximises the
+//! number of allowed pairs, then minimises their total cost: forbidden
+//! entries get a finite cost larger than any sum of allowed costs, and pairs
+//! through them are dropped from the answer.
+
+use alloc::vec::Vec;
+
+const NONE: u32 = u32::MAX;
+
+/// An assignment solver with grow-only scratch buffers: once they have
+/// grown to the largest problem seen, [`Assignment::solve`] does not
+/// allocate.
+#[derive(Debug, Clone, Default)]
+pub struct Assignment {
+    /// Internal n x m cost matrix, n <= m, forbidden entries replaced.
+    cost: Vec<f64>,
+    /// Row potentials.
+    u: Vec<f64>,
+    /// Column potentials.
+    v: Vec<f64>,
+    /// Shortest reduced path cost to each column in the current search.
+    shortest: Vec<f64>,
+    /// Row from which each column was reached.
+    path: Vec<u32>,
+    col4row: Vec<u32>,
+    row4col: Vec<u32>,
+    /// Rows and columns scanned in the current search.
+    scanned_row: Vec<bool>,
+    scanned_col: Vec<bool>,
+}
+
+impl Assignment {
+    /// A solver with empty buffers.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A solver whose buffers already fit `rows` x `cols` problems.
+    pub fn with_capacity(rows: usize, cols: usize) -> Self {
+        let n = rows.min(cols);
+        let m = rows.max(cols);
+        Assignment {
+            cost: Vec::with_capacity(rows.saturating_mul(cols)),
+            u: Vec::with_capacity(n),
+            v: Vec::with_capacity(m),
+            shortest: Vec::with_capacity(m),
+            path: Vec::with_capacity(m),
+            col4row: Vec::with_capacity(n),
+            row4col: Vec::with_capacity(m),
+            scanned_row: Vec::with_capacity(n),
+            scanned_col: Vec::with_capacity(m),
+        }
+    }
+
+    /// Solves the assignment for the row-major `rows` x `cols` matrix
+    /// `cost` and writes each row's column, or `None`, to
+    /// `row_to_col[..rows]`. Returns the number of pairs.
+    ///
+    /// Any non-finite cost (infinity, NaN) forbids that pair. Among the
+    /// assignments with the most allowed pairs, the result has the lowest
+    /// total cost; ties are broken deterministically by index. The index
+    /// type `I` is the caller's (`u16`, `u32`, `usize`...); a column that
+    /// does not fit in it is left unassigned.
+    ///
+    /// # Panics
+    ///
+    /// If `cost` is shorter than `rows * cols` or `row_to_col` is shorter
+    /// than `rows`: both are the caller's bugs, not the data's.
+    pub fn solve<I: TryFrom<usize>>(
+        &mut self,
+        rows: usize,
+        cols: usize,
+        cost: &[f64],
+        row_to_col: &mut [Option<I>],
+    ) -> usize {
+        let cells = rows.checked_mul(cols).expect("assignment too large");
+        assert!(cost.len() >= cells, "cost matrix shorter than rows * cols");
+        assert!(row_to_col.len() >= rows, "row_to_col shorter than rows");
+        let cost = &cost[..cells];
+        let row_to_col = &mut row_to_col[..rows];
+        row_to_col.iter_mut().for_each(|r| *r = None);
+        // Memory runs out long before this; the check keeps u32 indices sound.
+        assert!(rows.max(cols) < NONE as usize, "assignment too large");
+
+        let mut lo = f64::INFINITY;
+        let mut hi = f64::NEG_INFINITY;
+        for &c in cost {
+            if c.is_finite() {
+                lo = lo.min(c);
+                hi = hi.max(c);
+            }
+        }
+        if !lo.is_finite() {
+            // Empty, or every pair forbidden.
+            return 0;
+        }
+
+        // Internally n <= m rows; work on the transpose if needed.
+        let transposed = rows > cols;
+        let (n, m) = if transposed {
+            (cols, rows)
+        } else {
+            (rows, cols)
+        };
+
+        // Shift allowed costs to [0, range]; scale down only if the range
+        // could overflow, so ordinary costs keep their exact differences.
+        let half_range = hi * 0.5 - lo * 0.5;
+        let scale = if half_range > 1e100 {
+            1.0 / half_range
+        } else {
+            1.0
+        };
+        let range = hi * scale - lo * scale;
+        // Larger than any sum of n allowed costs: one more allowed pair
+        // always beats any saving among the others.
+        let big = (range + 1.0) * (n as f64 + 1.0);
+
+        self.cost.clear();
+        for i in 0..n {
+            for j in 0..m {
+                let c = if transposed {
+                    cost[j * cols + i]
+                } else {
+                    cost[i * cols + j]
+                };
+                self.cost.push(if c.is_finite() {
+                    c * scale - lo * scale
+                } else {
+                    big
+                });
+            }
+        }
+
+        self.run(n, m);
+
+        let mut pairs = 0;
+        for (i, &j) in self.col4row[..n].iter().enumerate() {
+            let j = j as usize;
+            let (r, c) = if transposed { (j, i) } else { (i, j) };
+            if cost[r * cols + c].is_finite()
+                && let Ok(c) = I::try_from(c)
+            {
+                row_to_col[r] = Some(c);
+                pairs += 1;
+            }
+        }
+        pairs
+    }
+
+    /// Shortest augmenting path on `self.cost` (n x m, n <= m, all finite).
+    fn run(&mut self, n: usize, m: usize) {
+        reset(&mut self.u, n, 0.0);
+        reset(&mut self.v, m, 0.0);
+        reset(&mut self.shortest, m, f64::INFINITY);
+        reset(&mut self.path, m, NONE);
+        reset(&mut self.col4row, n, NONE);
+        reset(&mut self.row4col, m, NONE);
+        reset(&mut self.scanned_row, n, false);
+        reset(&mut self.scanned_col, m, false);
+
+        for cur_row in 0..n {
+            let (sink, min_val) = self.augmenting_path(cur_row, n, m);
+
+            // Update the dual variables.
+            self.u[cur_row] += min_val;
+            for i in 0..n {
+                if self.scanned_row[i] && i != cur_row {
+                    let j = self.col4row[i] as usize;
+                    self.u[i] += min_val - self.shortest[j];
+                }
+            }
+            for j in 0..m {
+                if self.scanned_col[j] {
+                    self.v[j] -= min_val - self.shortest[j];
+                }
+            }
+
+            // Augment along the path back to the current row.
+            let mut j = sink;
+            loop {
+                let i = self.path[j];
+                self.row4col[j] = i;
+                let prev = core::mem::replace(&mut self.col4row[i as usize], j as u32);
+                if i as usize == cur_row {
+                    break;
+                }
+                j = prev as usize;
+            }
+        }
+    }
+
+    /// Dijkstra over reduced costs from `cur_row` to the nearest free
+    /// column. Returns the sink column and the path length.
+    fn augmenting_path(&mut self, cur_row: usize, n: usize, m: usize) -> (usize, f64) {
+        self.scanned_row[..n].fill(false);
+        self.scanned_col[..m].fill(false);
+        self.shortest[..m].fill(f64::INFINITY);
+
+        let mut min_val = 0.0;
+        let mut i = cur_row;
+        loop {
+            self.scanned_row[i] = true;
+            let row = &self.cost[i * m..(i + 1) * m];
+            let mut lowest = f64::INFINITY;
+            let mut best = usize::MAX;
+            for j in 0..m {
+                if self.scanned_col[j] {
+                    continue;
+                }
+                let r = min_val + row[j] - self.u[i] - self.v[j];
+                if r < self.shortest[j] {
+                    self.path[j] = i as u32;
+                    self.shortest[j] = r;
+                }
+                let s = self.shortest[j];
+                // Lowest index wins ties, except that a free column ends
+                // the search sooner.
+                if best == usize::MAX
+                    || s < lowest
+                    || (s == lowest && self.row4col[j] == NONE && self.row4col[best] != NONE)
+                {
+                    lowest = s;
+                    best = j;
+                }
+            }
+            // All costs are finite and n <= m, so a column is always found.
+            debug_assert!(best != usize::MAX);
+            min_val = lowest;
+            self.scanned_col[best] = true;
+            if self.row4col[best] == NONE {
+                return (best, min_val);
+            }
+            i = self.row4col[best] as usize;
+        }
+    }
+}
+
+/// Sets `v` to `len` copies of `value`, reusing its capacity.
+fn reset<T: Copy>(v: &mut Vec<T>, len: usize, value: T) {
+    v.clear();
+    v.resize(len, value);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Tiny deterministic generator (64-bit LCG, high bits out).
+    struct Lcg(u64);
+
+    impl Lcg {
+        fn next_u32(&mut self) -> u32 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (self.0 >> 33) as u32
+        }
+        fn below(&mut self, n: u32) -> u32 {
+            self.next_u32() % n
+        }
+        fn unit(&mut self) -> f64 {
+            self.next_u32() as f64 / (1u64 << 31) as f64
+        }
+    }
+
+    /// Best (most pairs, then lowest cost) by exhaustive search, where each
+    /// row may take a free column or stay unassigned.
+    fn brute(rows: usize, cols: usize, cost: &[f64]) -> (usize, f64) {
+        fn go(
+            r: usize,
+            rows: usize,
+            cols: usize,
+            cost: &[f64],
+            used: &mut [bool],
+            k: usize,
+            sum: f64,
+            best: &mut (usize, f64),
+        ) {
+            if r == rows {
+                if k > best.0 || (k == best.0 && sum < best.1) {
+                    *best = (k, sum);
+                }
+                return;
+            }
+            go(r + 1, rows, cols, cost, used, k, sum, best);
+            for c in 0..cols {
+                let x = cost[r * cols + c];
+                if !used[c] && x.is_finite() {
+                    used[c] = true;
+                    go(r + 1, rows, cols, cost, used, k + 1, sum + x, best);
+                    used[c] = false;
+                }
+            }
+        }
+        let mut best = (0, 0.0);
+        let mut used = vec![false; cols];
+        go(0, rows, cols, cost, &mut used, 0, 0.0, &mut best);
+        best
+    }
+
+    fn check(rows: usize, cols: usize, cost: &[f64], out: &[Option<usize>]) -> (usize, f64) {
+        let mut used = vec![false; cols];
+        let mut k = 0;
+        let mut sum = 0.0;
+        for (r, c) in out[..rows].iter().enumerate() {
+            if let Some(c) = *c {
+                assert!(c < cols);
+                assert!(!used[c], "column {c} used twice");
+                used[c] = true;
+                let x = cost[r * cols + c];
+                assert!(x.is_finite(), "paired through a forbidden entry");
+                k += 1;
+                sum += x;
+            }
+        }
+        (k, sum)
+    }
+
+    #[test]
+    fn matches_brute_force_on_random_matrices() {
+        let mut rng = Lcg(0x5eed);
+        let mut solver = Assignment::new();
+        let mut out: Vec<Option<usize>> = vec![None; 8];
+        for case in 0..3000 {
+            let rows = rng.below(7) as usize;
+            let cols = rng.below(7) as usize;
+            let forbid = rng.below(4); // 0%, 25%, 50%, 75%
+            let negative = case % 3 == 0;
+            let integer = case % 5 == 0; // many exact ties
+            let cost: Vec<f64> = (0..rows * cols)
+                .map(|_| {
+                    if rng.below(4) < forbid {
+                        if rng.below(8) == 0 {
+                            f64::NAN
+                        } else {
+                            f64::INFINITY
+                        }
+                    } else if integer {
+                        rng.below(4) as f64
+                    } else if negative {
+                        rng.unit() * 20.0 - 10.0
+                    } else {
+                        rng.unit() * 13.8
+                    }
+                })
+                .collect();
+            let k = solver.solve(rows, cols, &cost, &mut out);
+            let got = check(rows, cols, &cost, &out);
+            let want = brute(rows, cols, &cost);
+            assert_eq!(k, got.0);
+            assert_eq!(got.0, want.0, "pairs, case {case}: {rows}x{cols} {cost:?}");
+            assert!(
+                (got.1 - want.1).abs() <= 1e-9 * (1.0 + want.1.abs()),
+                "cost, case {case}: got {got:?} want {want:?} {rows}x{cols} {cost:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn empty_and_all_forbidden() {
+        let mut solver = Assignment::new();
+        let mut out: Vec<Option<u16>> = vec![Some(9); 4];
+        assert_eq!(solver.solve(0, 0, &[], &mut out), 0);
+        assert_eq!(solver.solve(0, 5, &[], &mut out), 0);
+        assert_eq!(out, vec![Some(9); 4], "rows beyond `rows` untouched");
+        assert_eq!(solver.solve(3, 0, &[], &mut out), 0);
+        assert_eq!(out[..3], [None, None, None]);
+        let inf = [f64::INFINITY; 6];
+        out.fill(Some(1));
+        assert_eq!(solver.solve(2, 3, &inf, &mut out), 0);
+        assert_eq!(out[..2], [None, None]);
+    }
+
+    #[test]
+    fn prefers_more_pairs_over_lower_cost() {
+        // Pairing row 0 with column 0 is cheapest but leaves row 1 alone.
+        let inf = f64::INFINITY;
+        let cost = [0.0, 100.0, 1.0, inf];
+        let mut out: [Option<usize>; 2] = [None; 2];
+        assert_eq!(Assignment::new().solve(2, 2, &cost, &mut out), 2);
+        assert_eq!(out, [Some(1), Some(0)]);
+    }
+
+    #[test]
+    fn ties_break_by_index_and_repeat() {
+        let mut solver = Assignment::new();
+        let cost = [1.0; 12];
+        let mut out: [Option<u32>; 3] = [None; 3];
+        solver.solve(3, 4, &cost, &mut out);
+        assert_eq!(out, [Some(0), Some(1), Some(2)]);
+        let mut out_t: [Option<u32>; 4] = [None; 4];
+        solver.solve(4, 3, &cost, &mut out_t);
+        assert_eq!(out_t, [Some(0), Some(1), Some(2), None]);
+        let again = {
+            let mut o: [Option<u32>; 4] = [None; 4];
+            Assignment::new().solve(4, 3, &cost, &mut o);
+            o
+        };
+        assert_eq!(out_t, again);
+    }
+
+    #[test]
+    fn extreme_costs_do_not_overflow() {
+        let cost = [f64::MAX, -f64::MAX, 0.0, f64::MAX];
+        let mut out: [Option<u8>; 2] = [None; 2];
+        assert_eq!(Assignment::new().solve(2, 2, &cost, &mut out), 2);
+        assert_eq!(out, [Some(1), Some(0)]);
+    }
+
+    #[test]
+    fn buffers_stop_growing() {
+        let mut rng = Lcg(7);
+        let mut solver = Assignment::with_capacity(6, 6);
+        let cost: Vec<f64> = (0..36).map(|_| rng.unit()).collect();
+        let mut out: [Option<u16>; 6] = [None; 6];
+        solver.solve(6, 6, &cost, &mut out);
+        let before = (solver.cost.as_ptr(), solver.u.as_ptr(), solver.v.as_ptr());
+        for _ in 0..10 {
+            solver.solve(6, 6, &cost, &mut out);
+            solver.solve(3, 5, &cost, &mut out);
+        }
+        assert_eq!(
+            before,
+            (solver.cost.as_ptr(), solver.u.as_ptr(), solver.v.as_ptr())
+        );
+    }
+}

@@ -1,0 +1,199 @@
+//! Camera association: project each 3D box into each camera and match the
+//! camera's 2D detections by IoU, to give boxes a class.
+
+use alloc::vec::Vec;
+
+use fusion_msgs::autoware_perception_msgs::ObjectClassification as Class;
+use fusion_msgs::vision_msgs::Detection2DArray;
+use nalgebra::Vector3;
+
+use crate::assignment::Assignment;
+use crate::detection::{Detection, source};
+use crate::geometry::{Camera, Rect};
+use crate::params::Params;
+
+/// Maps a detector's class name to an Autoware label.
+pub fn label_of(class_id: &str) -> u8 {
+    match class_id {
+        "car" | "vehicle" => Class::CAR,
+        "truck" => Class::TRUCK,
+        "bus" => Class::BUS,
+        "trailer" => Class::TRAILER,
+        "motorcycle" | "motorbike" => Class::MOTORCYCLE,
+        "bicycle" | "cyclist" | "bike" => Class::BICYCLE,
+        "pedestrian" | "person" => Class::PEDESTRIAN,
+        "animal" => Class::ANIMAL,
+        _ => Class::UNKNOWN,
+    }
+}
+
+/// Typical (length, width, height) of a class, to complete boxes the
+/// sensor sees only part of.
+pub fn prior_dimensions(label: u8) -> Option<(f64, f64, f64)> {
+    match label {
+        Class::CAR => Some((4.5, 1.9, 1.6)),
+        Class::TRUCK => Some((8.0, 2.5, 3.2)),
+        Class::BUS => Some((12.0, 2.6, 3.2)),
+        Class::TRAILER => Some((10.0, 2.5, 3.5)),
+        Class::MOTORCYCLE | Class::BICYCLE => Some((1.8, 0.7, 1.7)),
+        Class::PEDESTRIAN => Some((0.6, 0.6, 1.7)),
+        _ => None,
+    }
+}
+
+/// The camera matcher with its reusable buffers.
+pub struct CameraMatcher {
+    min_iou: f64,
+    min_score: f64,
+    assignment: Assignment,
+    cost: Vec<f64>,
+    projected: Vec<Option<Rect>>,
+    pairs: Vec<Option<u16>>,
+}
+
+impl CameraMatcher {
+    /// A matcher with the configured thresholds.
+    pub fn new(p: &Params) -> Self {
+        CameraMatcher {
+            min_iou: p.camera_min_iou,
+            min_score: p.camera_min_score,
+            assignment: Assignment::new(),
+            cost: Vec::new(),
+            projected: Vec::new(),
+            pairs: Vec::new(),
+        }
+    }
+
+    /// Labels `detections` from one camera's 2D detections.
+    pub fn apply(
+        &mut self,
+        camera: &Camera,
+        frame: &Detection2DArray,
+        detections: &mut [Detection],
+    ) {
+        let image = Rect {
+            x0: 0.0,
+            y0: 0.0,
+            x1: camera.width,
+            y1: camera.height,
+        };
+        self.projected.clear();
+        self.projected
+            .extend(detections.iter().map(|d| project_box(camera, d, &image)));
+        let (rows, cols) = (detections.len(), frame.detections.len());
+        if rows == 0 || cols == 0 {
+            return;
+        }
+        self.cost.clear();
+        for projected in &self.projected {
+            for det2d in &frame.detections {
+                let cost = match (projected, best_hypothesis(det2d, self.min_score)) {
+                    (Some(rect), Some(_)) => {
+                        let iou = rect.iou(&rect_of(det2d));
+                        if iou >= self.min_iou {
+                            1.0 - iou
+                        } else {
+                            f64::INFINITY
+                        }
+                    }
+                    _ => f64::INFINITY,
+                };
+                self.cost.push(cost);
+            }
+        }
+        self.pairs.clear();
+        self.pairs.resize(rows, None);
+        self.assignment
+            .solve(rows, cols, &self.cost, &mut self.pairs);
+        for (det, pair) in detections.iter_mut().zip(&self.pairs) {
+            let Some(col) = pair else { continue };
+            let det2d = &frame.detections[usize::from(*col)];
+            if let Some((label, score)) = best_hypothesis(det2d, self.min_score) {
+                // The most confident camera wins when several see the box.
+                if score > det.label_probability {
+                    det.label = label;
+                    det.label_probability = score;
+                }
+                det.sources |= source::CAMERA;
+            }
+        }
+    }
+}
+
+/// The highest-scoring hypothesis above `min_score` with a known class.
+fn best_hypothesis(
+    det: &fusion_msgs::vision_msgs::Detection2D,
+    min_score: f64,
+) -> Option<(u8, f32)> {
+    let mut best: Option<(u8, f64)> = None;
+    for h in &det.results {
+        let (label, score) = (label_of(&h.hypothesis.class_id), h.hypothesis.score);
+        if label != Class::UNKNOWN
+            && score.is_finite()
+            && score >= min_score
+            && best.is_none_or(|(_, s)| score > s)
+        {
+            best = Some((label, score));
+        }
+    }
+    best.map(|(l, s)| (l, s.min(1.0) as f32))
+}
+
+fn rect_of(det: &fusion_msgs::vision_msgs::Detection2D) -> Rect {
+    let b = &det.bbox;
+    let (cx, cy) = (b.center.position.x, b.center.position.y);
+    Rect {
+        x0: cx - b.size_x / 2.0,
+        y0: cy - b.size_y / 2.0,
+        x1: cx + b.size_x / 2.0,
+        y1: cy + b.size_y / 2.0,
+    }
+}
+
+/// The image rectangle around a box's projected corners, clipped to the
+/// image; `None` when no corner is in front or the box is off-image.
+fn project_box(camera: &Camera, d: &Detection, image: &Rect) -> Option<Rect> {
+    let (cos, sin) = (libm::cos(d.yaw), libm::sin(d.yaw));
+    let mut rect = Rect {
+        x0: f64::MAX,
+        y0: f64::MAX,
+        x1: f64::MIN,
+        y1: f64::MIN,
+    };
+    let mut any = false;
+    for (sl, sw, sh) in CORNERS {
+        let (l, w) = (sl * d.length / 2.0, sw * d.width / 2.0);
+        let corner = Vector3::new(
+            d.x + l * cos - w * sin,
+            d.y + l * sin + w * cos,
+            d.z + sh * d.height / 2.0,
+        );
+        if let Some((u, v)) = camera.project(corner) {
+            any = true;
+            rect = Rect {
+                x0: rect.x0.min(u),
+                y0: rect.y0.min(v),
+                x1: rect.x1.max(u),
+                y1: rect.y1.max(v),
+            };
+        }
+    }
+    let clipped = Rect {
+        x0: rect.x0.max(image.x0),
+        y0: rect.y0.max(image.y0),
+        x1: rect.x1.min(image.x1),
+        y1: rect.y1.min(image.y1),
+    };
+    (any && clipped.area() > 0.0).then_some(clipped)
+}
+
+const CORNERS: [(f64, f64, f64); 8] = [
+    (1.0, 1.0, 1.0),
+    (1.0, -1.0, 1.0),
+    (-1.0, 1.0, 1.0),
+    (-1.0, -1.0, 1.0),
+    (1.0, 1.0, -1.0),
+    (1.0, -1.0, -1.0),
+    (-1.0, 1.0, -1.0),
+    (-1.0, -1.0, -1.0),
+];

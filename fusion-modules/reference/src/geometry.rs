@@ -1,0 +1,123 @@
+//! Rigid transforms and the pinhole camera, on nalgebra.
+
+use nalgebra::{Matrix3, Quaternion, UnitQuaternion, Vector3};
+
+use fusion_msgs::geometry_msgs::Pose;
+
+/// Sensor frame -> vehicle frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Extrinsics {
+    /// Rotation of the sensor axes in the vehicle frame.
+    pub rotation: Matrix3<f64>,
+    /// Sensor origin in the vehicle frame.
+    pub translation: Vector3<f64>,
+}
+
+impl Extrinsics {
+    /// From a `geometry_msgs/Pose` (the quaternion is normalised; a zero
+    /// quaternion is refused).
+    pub fn from_pose(pose: &Pose) -> Option<Self> {
+        let o = &pose.orientation;
+        let q = Quaternion::new(o.w, o.x, o.y, o.z);
+        let norm = libm::sqrt(q.norm_squared());
+        let p = &pose.position;
+        let finite = [o.w, o.x, o.y, o.z, p.x, p.y, p.z]
+            .iter()
+            .all(|v| v.is_finite());
+        if !finite || norm < 1e-9 {
+            return None;
+        }
+        let unit = UnitQuaternion::new_unchecked(q / norm);
+        Some(Extrinsics {
+            rotation: *unit.to_rotation_matrix().matrix(),
+            translation: Vector3::new(p.x, p.y, p.z),
+        })
+    }
+
+    /// A point of the sensor frame in the vehicle frame.
+    #[inline(always)]
+    pub fn apply(&self, p: Vector3<f64>) -> Vector3<f64> {
+        self.rotation * p + self.translation
+    }
+
+    /// A point of the vehicle frame in the sensor frame.
+    #[inline(always)]
+    pub fn invert(&self, p: Vector3<f64>) -> Vector3<f64> {
+        self.rotation.transpose() * (p - self.translation)
+    }
+}
+
+/// A calibrated pinhole camera in its optical frame (x right, y down, z
+/// forward).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Camera {
+    /// Optical frame -> vehicle frame.
+    pub extrinsics: Extrinsics,
+    /// Focal lengths and principal point (px).
+    pub fx: f64,
+    /// Focal length (px).
+    pub fy: f64,
+    /// Principal point (px).
+    pub cx: f64,
+    /// Principal point (px).
+    pub cy: f64,
+    /// Image size (px).
+    pub width: f64,
+    /// Image size (px).
+    pub height: f64,
+}
+
+/// Points nearer than this in front of the camera do not project.
+const MIN_DEPTH: f64 = 0.1;
+
+impl Camera {
+    /// Projects a vehicle-frame point to pixels, if it is in front.
+    pub fn project(&self, p: Vector3<f64>) -> Option<(f64, f64)> {
+        let c = self.extrinsics.invert(p);
+        (c.z > MIN_DEPTH).then(|| (self.fx * c.x / c.z + self.cx, self.fy * c.y / c.z + self.cy))
+    }
+}
+
+/// An axis-aligned image rectangle (px).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Rect {
+    /// Left edge.
+    pub x0: f64,
+    /// Top edge.
+    pub y0: f64,
+    /// Right edge.
+    pub x1: f64,
+    /// Bottom edge.
+    pub y1: f64,
+}
+
+impl Rect {
+    /// Area, zero when empty.
+    pub fn area(&self) -> f64 {
+        (self.x1 - self.x0).max(0.0) * (self.y1 - self.y0).max(0.0)
+    }
+
+    /// Intersection over union.
+    pub fn iou(&self, other: &Rect) -> f64 {
+        let inter = Rect {
+            x0: self.x0.max(other.x0),
+            y0: self.y0.max(other.y0),
+            x1: self.x1.min(other.x1),
+            y1: self.y1.min(other.y1),
+        }
+        .area();
+        let union = self.area() + other.area() - inter;
+        if union > 0.0 { inter / union } else { 0.0 }
+    }
+}
+
+/// Wraps an angle to (-pi, pi].
+pub fn wrap_angle(a: f64) -> f64 {
+    let two_pi = 2.0 * core::f64::consts::PI;
+    let w = a - two_pi * libm::floor((a + core::f64::consts::PI) / two_pi);
+    if w <= -core::f64::consts::PI {
+        w + two_pi
+    } else {
+        w
+    }
+}

@@ -1,0 +1,193 @@
+//! The ground plane, fitted to the lowest point of each coarse BEV cell.
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use nalgebra::{Matrix3, Vector3};
+
+/// RANSAC hypotheses per frame.
+const RANSAC_ITERATIONS: u32 = 48;
+/// A cell minimum within this of the plane supports it (m).
+const INLIER_M: f64 = 0.15;
+
+/// `z = a x + b y + c` in the vehicle frame.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Plane {
+    /// Slope along x.
+    pub a: f64,
+    /// Slope along y.
+    pub b: f64,
+    /// Height at the origin.
+    pub c: f64,
+}
+
+impl Plane {
+    /// Ground height under (x, y).
+    pub fn height_at(&self, x: f64, y: f64) -> f64 {
+        self.a * x + self.b * y + self.c
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Lowest {
+    stamp: u32,
+    x: f32,
+    y: f32,
+    z: f32,
+}
+
+pub(super) struct GroundGrid {
+    range: f32,
+    inv_cell: f32,
+    per_side: usize,
+    max_slope: f64,
+    cells: Vec<Lowest>,
+    touched: Vec<u32>,
+    stamp: u32,
+    inliers: Vec<bool>,
+}
+
+impl GroundGrid {
+    pub(super) fn new(range: f64, cell: f64, max_slope: f64) -> Self {
+        let per_side = libm::ceil(2.0 * range / cell) as usize;
+        GroundGrid {
+            range: range as f32,
+            inv_cell: (1.0 / cell) as f32,
+            per_side,
+            max_slope: libm::tan(max_slope),
+            cells: vec![Lowest::default(); per_side * per_side],
+            touched: Vec::with_capacity(per_side * per_side),
+            stamp: 0,
+            inliers: Vec::with_capacity(per_side * per_side),
+        }
+    }
+
+    pub(super) fn start_frame(&mut self) {
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            self.cells.iter_mut().for_each(|c| c.stamp = 0);
+            self.stamp = 1;
+        }
+        self.touched.clear();
+    }
+
+    /// Notes a point already known to be within range and finite.
+    #[inline(always)]
+    pub(super) fn observe(&mut self, x: f32, y: f32, z: f32) {
+        let n = self.per_side;
+        let ix = (((x + self.range) * self.inv_cell) as usize).min(n - 1);
+        let iy = (((y + self.range) * self.inv_cell) as usize).min(n - 1);
+        let idx = iy * n + ix;
+        let cell = &mut self.cells[idx];
+        if cell.stamp != self.stamp {
+            *cell = Lowest {
+                stamp: self.stamp,
+                x,
+                y,
+                z,
+            };
+            self.touched.push(idx as u32);
+        } else if z < cell.z {
+            *cell = Lowest {
+                stamp: self.stamp,
+                x,
+                y,
+                z,
+            };
+        }
+    }
+
+    fn lowest(&self, k: usize) -> Vector3<f64> {
+        let c = &self.cells[self.touched[k] as usize];
+        Vector3::new(f64::from(c.x), f64::from(c.y), f64::from(c.z))
+    }
+
+    /// RANSAC over the cell minima, refined by least squares on the
+    /// inliers. Falls back to z = 0 (base_link is on the ground) when the
+    /// data cannot support a plane.
+    pub(super) fn fit(&mut self) -> Plane {
+        let n = self.touched.len();
+        if n < 3 {
+            return Plane::default();
+        }
+        // A fixed-seed generator: deterministic, and the same every frame.
+        let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+        let mut pick = |n: usize| {
+            rng = rng
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((rng >> 33) % n as u64) as usize
+        };
+        let mut best: Option<(usize, Plane)> = None;
+        for _ in 0..RANSAC_ITERATIONS {
+            let (p, q, r) = (
+                self.lowest(pick(n)),
+                self.lowest(pick(n)),
+                self.lowest(pick(n)),
+            );
+            let Some(plane) = self.through(p, q, r) else {
+                continue;
+            };
+            let support = (0..n)
+                .filter(|&k| self.residual(&plane, k) < INLIER_M)
+                .count();
+            if best.is_none_or(|(s, _)| support > s) {
+                best = Some((support, plane));
+            }
+        }
+        let Some((_, plane)) = best else {
+            return Plane::default();
+        };
+        self.inliers.clear();
+        for k in 0..n {
+            let inlier = self.residual(&plane, k) < INLIER_M;
+            self.inliers.push(inlier);
+        }
+        self.least_squares()
+            .filter(|p| self.slope_ok(p))
+            .unwrap_or(plane)
+    }
+
+    fn residual(&self, plane: &Plane, k: usize) -> f64 {
+        let p = self.lowest(k);
+        (p.z - plane.height_at(p.x, p.y)).abs()
+    }
+
+    fn slope_ok(&self, p: &Plane) -> bool {
+        libm::sqrt(p.a * p.a + p.b * p.b) <= self.max_slope
+    }
+
+    fn through(&self, p: Vector3<f64>, q: Vector3<f64>, r: Vector3<f64>) -> Option<Plane> {
+        let normal = (q - p).cross(&(r - p));
+        if normal.z.abs() < 1e-6 {
+            return None; // collinear or vertical
+        }
+        let plane = Plane {
+            a: -normal.x / normal.z,
+            b: -normal.y / normal.z,
+            c: 0.0,
+        };
+        let plane = Plane {
+            c: p.z - plane.a * p.x - plane.b * p.y,
+            ..plane
+        };
+        self.slope_ok(&plane).then_some(plane)
+    }
+
+    fn least_squares(&self) -> Option<Plane> {
+        let mut ata = Matrix3::<f64>::zeros();
+        let mut atb = Vector3::<f64>::zeros();
+        for k in (0..self.touched.len()).filter(|&k| self.inliers[k]) {
+            let p = self.lowest(k);
+            let row = Vector3::new(p.x, p.y, 1.0);
+            ata += row * row.transpose();
+            atb += row * p.z;
+        }
+        let sol = ata.try_inverse()? * atb;
+        sol.iter().all(|v| v.is_finite()).then(|| Plane {
+            a: sol.x,
+            b: sol.y,
+            c: sol.z,
+        })
+    }
+}

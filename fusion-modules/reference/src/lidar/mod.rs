@@ -1,0 +1,299 @@
+//! LiDAR front end: one point cloud in, object boxes out.
+//!
+//! 1. Transform every point to the vehicle frame and keep it in an arena,
+//!    noting the lowest point of each 2 m ground cell.
+//! 2. Fit the ground plane to those minima (RANSAC, then least squares).
+//! 3. Mark the fine BEV cells of points between `ground_clearance` and
+//!    `max_object_height` above the plane.
+//! 4. Connected components of marked cells are clusters.
+//! 5. An L-shape fit gives each cluster an oriented box.
+//!
+//! Every buffer is allocated once at the size the range and cell size
+//! imply and reused, so a frame allocates nothing. Nothing here depends on
+//! anything but the input, so native and Wasm agree bit for bit.
+
+mod ground;
+mod lshape;
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use fusion_msgs::PointCloudView;
+
+use crate::detection::{Detection, source};
+use crate::geometry::Extrinsics;
+use crate::params::Params;
+
+pub use ground::Plane;
+pub use lshape::{Rect, axis_angle};
+
+/// Side of a ground-estimation cell (m).
+const GROUND_CELL_M: f64 = 2.0;
+
+/// Per-cell accumulators of the fine grid; valid when `stamp` is the
+/// current frame's.
+#[derive(Debug, Clone, Copy, Default)]
+struct Cell {
+    stamp: u32,
+    count: u32,
+    sum_x: f32,
+    sum_y: f32,
+    max_h: f32,
+    /// Index of the cell in `occupied`, for the union-find.
+    slot: u32,
+}
+
+/// The LiDAR pipeline with its preallocated buffers.
+pub struct LidarFrontEnd {
+    range: f32,
+    cell: f32,
+    clearance: f32,
+    max_height: f32,
+    min_points: u32,
+    max_extent: f64,
+    lshape_step: f64,
+    position_variance: f64,
+    cells_per_side: usize,
+    cells: Vec<Cell>,
+    ground: ground::GroundGrid,
+    stamp: u32,
+    /// Transformed points (x, y, z), vehicle frame.
+    points: Vec<[f32; 3]>,
+    /// Fine cells marked this frame, in first-seen order.
+    occupied: Vec<u32>,
+    parent: Vec<u32>,
+    cluster_of: Vec<u32>,
+    /// Cell indices grouped by cluster (counting sort).
+    by_cluster: Vec<u32>,
+    cluster_start: Vec<u32>,
+    fit: lshape::LShape,
+}
+
+impl LidarFrontEnd {
+    /// Allocates every buffer for the configured range and cell size.
+    pub fn new(p: &Params) -> Self {
+        let cells_per_side = libm::ceil(2.0 * p.lidar_range / p.grid_cell) as usize;
+        LidarFrontEnd {
+            range: p.lidar_range as f32,
+            cell: p.grid_cell as f32,
+            clearance: p.ground_clearance as f32,
+            max_height: p.max_object_height as f32,
+            min_points: p.min_cluster_points as u32,
+            max_extent: p.max_cluster_extent,
+            lshape_step: p.lshape_step,
+            position_variance: p.lidar_position_sigma * p.lidar_position_sigma,
+            cells_per_side,
+            cells: vec![Cell::default(); cells_per_side * cells_per_side],
+            ground: ground::GroundGrid::new(p.lidar_range, GROUND_CELL_M, p.max_ground_slope),
+            stamp: 0,
+            points: Vec::new(),
+            occupied: Vec::new(),
+            parent: Vec::new(),
+            cluster_of: Vec::new(),
+            by_cluster: Vec::new(),
+            cluster_start: Vec::new(),
+            fit: lshape::LShape::default(),
+        }
+    }
+
+    /// Finds the objects of one cloud and appends them to `out`. Returns
+    /// the ground plane it fitted.
+    pub fn process(
+        &mut self,
+        cloud: &PointCloudView<'_>,
+        extrinsics: &Extrinsics,
+        out: &mut Vec<Detection>,
+    ) -> Plane {
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            // After 2^32 frames every stale stamp could look current.
+            self.cells.iter_mut().for_each(|c| c.stamp = 0);
+            self.stamp = 1;
+        }
+        self.collect_points(cloud, extrinsics);
+        let plane = self.ground.fit();
+        self.mark_cells(&plane);
+        self.cluster();
+        self.fit_boxes(&plane, out);
+        plane
+    }
+
+    fn collect_points(&mut self, cloud: &PointCloudView<'_>, e: &Extrinsics) {
+        self.points.clear();
+        self.points.reserve(cloud.len());
+        self.ground.start_frame();
+        let Ok(xyz) = cloud.points::<f32, 3>(["x", "y", "z"]) else {
+            return;
+        };
+        let r = e.rotation.map(|v| v as f32);
+        let t = e.translation.map(|v| v as f32);
+        let range2 = self.range * self.range;
+        let (points, ground) = (&mut self.points, &mut self.ground);
+        xyz.for_each(|[x, y, z]| {
+            let vx = r[(0, 0)] * x + r[(0, 1)] * y + r[(0, 2)] * z + t.x;
+            let vy = r[(1, 0)] * x + r[(1, 1)] * y + r[(1, 2)] * z + t.y;
+            let vz = r[(2, 0)] * x + r[(2, 1)] * y + r[(2, 2)] * z + t.z;
+            let d2 = vx * vx + vy * vy;
+            // `d2 < range2` is false for NaN, so non-finite points stop here.
+            if d2 < range2 && vz.is_finite() {
+                points.push([vx, vy, vz]);
+                ground.observe(vx, vy, vz);
+            }
+        });
+    }
+
+    fn mark_cells(&mut self, plane: &Plane) {
+        self.occupied.clear();
+        let (a, b, c) = (plane.a as f32, plane.b as f32, plane.c as f32);
+        let inv = 1.0 / self.cell;
+        let n = self.cells_per_side;
+        for &[x, y, z] in &self.points {
+            let h = z - (a * x + b * y + c);
+            if h < self.clearance || h > self.max_height {
+                continue;
+            }
+            // Points are within range, so both indices are in the grid.
+            let ix = (((x + self.range) * inv) as usize).min(n - 1);
+            let iy = (((y + self.range) * inv) as usize).min(n - 1);
+            let idx = iy * n + ix;
+            let cell = &mut self.cells[idx];
+            if cell.stamp != self.stamp {
+                *cell = Cell {
+                    stamp: self.stamp,
+                    count: 0,
+                    sum_x: 0.0,
+                    sum_y: 0.0,
+                    max_h: h,
+                    slot: 0,
+                };
+                cell.slot = self.occupied.len() as u32;
+                self.occupied.push(idx as u32);
+            }
+            cell.count += 1;
+            cell.sum_x += x;
+            cell.sum_y += y;
+            cell.max_h = cell.max_h.max(h);
+        }
+    }
+
+    /// Union-find over 8-connected occupied cells.
+    fn cluster(&mut self) {
+        let n = self.cells_per_side;
+        self.parent.clear();
+        self.parent.extend(0..self.occupied.len() as u32);
+        for k in 0..self.occupied.len() {
+            let idx = self.occupied[k] as usize;
+            let (ix, iy) = (idx % n, idx / n);
+            for (dx, dy) in [(-1isize, -1isize), (0, -1), (1, -1), (-1, 0)] {
+                let (jx, jy) = (ix as isize + dx, iy as isize + dy);
+                if jx < 0 || jy < 0 || jx >= n as isize {
+                    continue;
+                }
+                let other = &self.cells[jy as usize * n + jx as usize];
+                if other.stamp == self.stamp {
+                    union(&mut self.parent, k as u32, other.slot);
+                }
+            }
+        }
+        // Compact cluster ids in first-seen order, then group cells.
+        self.cluster_of.clear();
+        self.cluster_of.resize(self.occupied.len(), u32::MAX);
+        let mut clusters = 0u32;
+        let mut root_id = |parent: &mut Vec<u32>, cluster_of: &mut Vec<u32>, k: usize| {
+            let root = find(parent, k as u32) as usize;
+            if cluster_of[root] == u32::MAX {
+                cluster_of[root] = clusters;
+                clusters += 1;
+            }
+            cluster_of[root]
+        };
+        let mut ids = core::mem::take(&mut self.by_cluster);
+        ids.clear();
+        for k in 0..self.occupied.len() {
+            let id = root_id(&mut self.parent, &mut self.cluster_of, k);
+            ids.push(id);
+        }
+        self.cluster_start.clear();
+        self.cluster_start.resize(clusters as usize + 1, 0);
+        for &id in &ids {
+            self.cluster_start[id as usize + 1] += 1;
+        }
+        for i in 1..self.cluster_start.len() {
+            self.cluster_start[i] += self.cluster_start[i - 1];
+        }
+        // Reuse `cluster_of` as the write cursor of each cluster.
+        self.cluster_of.clear();
+        self.cluster_of
+            .extend_from_slice(&self.cluster_start[..clusters as usize]);
+        let mut grouped = core::mem::take(&mut self.parent);
+        grouped.resize(self.occupied.len(), 0);
+        for (k, &id) in ids.iter().enumerate() {
+            let at = &mut self.cluster_of[id as usize];
+            grouped[*at as usize] = self.occupied[k];
+            *at += 1;
+        }
+        self.by_cluster = grouped;
+        self.parent = ids;
+    }
+
+    fn fit_boxes(&mut self, plane: &Plane, out: &mut Vec<Detection>) {
+        for c in 0..self.cluster_start.len().saturating_sub(1) {
+            let cells = &self.by_cluster
+                [self.cluster_start[c] as usize..self.cluster_start[c + 1] as usize];
+            let count: u32 = cells.iter().map(|&i| self.cells[i as usize].count).sum();
+            if count < self.min_points {
+                continue;
+            }
+            self.fit.clear();
+            let mut top = 0.0f64;
+            for &i in cells {
+                let cell = &self.cells[i as usize];
+                let w = f64::from(cell.count);
+                self.fit
+                    .push(f64::from(cell.sum_x) / w, f64::from(cell.sum_y) / w);
+                top = top.max(f64::from(cell.max_h));
+            }
+            let Some(rect) = self.fit.fit(self.lshape_step, f64::from(self.cell)) else {
+                continue;
+            };
+            if rect.length > self.max_extent || rect.width > self.max_extent {
+                continue;
+            }
+            let ground_z = plane.height_at(rect.cx, rect.cy);
+            out.push(Detection {
+                x: rect.cx,
+                y: rect.cy,
+                z: ground_z + top / 2.0,
+                length: rect.length,
+                width: rect.width,
+                height: top,
+                yaw: rect.yaw,
+                yaw_sign_known: false,
+                position_variance: self.position_variance,
+                label: 0,
+                label_probability: 0.0,
+                radial: None,
+                sources: source::LIDAR,
+            });
+        }
+    }
+}
+
+fn find(parent: &mut [u32], mut k: u32) -> u32 {
+    while parent[k as usize] != k {
+        let grand = parent[parent[k as usize] as usize];
+        parent[k as usize] = grand;
+        k = grand;
+    }
+    k
+}
+
+fn union(parent: &mut [u32], a: u32, b: u32) {
+    let (ra, rb) = (find(parent, a), find(parent, b));
+    // The smaller index wins, so the result does not depend on call order.
+    if ra < rb {
+        parent[rb as usize] = ra;
+    } else if rb < ra {
+        parent[ra as usize] = rb;
+    }
+}

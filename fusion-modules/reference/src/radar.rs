@@ -1,0 +1,192 @@
+//! Radar front end: returns to vehicle-frame points with Doppler, attached
+//! to LiDAR boxes, and radar-only objects beyond LiDAR range.
+
+use alloc::vec::Vec;
+
+use fusion_msgs::radar_msgs::RadarScan;
+use nalgebra::Vector3;
+
+use crate::detection::{Detection, Radial, source};
+use crate::geometry::Extrinsics;
+use crate::params::Params;
+
+/// Default footprint given to a radar-only object (a car seen from afar).
+const RADAR_ONLY_DIMS: (f64, f64, f64) = (4.5, 1.9, 1.6);
+
+/// One return in the vehicle frame.
+#[derive(Debug, Clone, Copy)]
+struct Return {
+    x: f64,
+    y: f64,
+    z: f64,
+    radial: Radial,
+    /// Claimed by a LiDAR box or a radar-only cluster.
+    used: bool,
+}
+
+/// The radar front end with its reusable buffers.
+pub struct RadarFrontEnd {
+    gate: f64,
+    cluster_distance: f64,
+    min_returns: usize,
+    speed_variance: f64,
+    position_variance: f64,
+    lidar_range: f64,
+    returns: Vec<Return>,
+    members: Vec<usize>,
+}
+
+impl RadarFrontEnd {
+    /// A front end with the configured gates.
+    pub fn new(p: &Params) -> Self {
+        RadarFrontEnd {
+            gate: p.radar_gate,
+            cluster_distance: p.radar_cluster_distance,
+            min_returns: p.radar_min_returns as usize,
+            speed_variance: p.radar_speed_sigma * p.radar_speed_sigma,
+            position_variance: p.radar_position_sigma * p.radar_position_sigma,
+            lidar_range: p.lidar_range,
+            returns: Vec::with_capacity(2048),
+            members: Vec::with_capacity(64),
+        }
+    }
+
+    /// Forgets the previous frame's returns.
+    pub fn start_frame(&mut self) {
+        self.returns.clear();
+    }
+
+    /// Adds one scan's returns; non-finite returns are skipped.
+    pub fn add_scan(&mut self, scan: &RadarScan, e: &Extrinsics) {
+        for r in &scan.returns {
+            let (range, az, el) = (
+                f64::from(r.range),
+                f64::from(r.azimuth),
+                f64::from(r.elevation),
+            );
+            let speed = f64::from(r.doppler_velocity);
+            if !(range.is_finite() && az.is_finite() && el.is_finite() && speed.is_finite())
+                || range <= 0.0
+            {
+                continue;
+            }
+            let ce = libm::cos(el);
+            let local = Vector3::new(
+                range * ce * libm::cos(az),
+                range * ce * libm::sin(az),
+                range * libm::sin(el),
+            );
+            let p = e.apply(local);
+            let (dx, dy) = (p.x - e.translation.x, p.y - e.translation.y);
+            let norm = libm::sqrt(dx * dx + dy * dy);
+            if norm < 1e-6 {
+                continue;
+            }
+            let radial = Radial {
+                speed,
+                los_x: dx / norm,
+                los_y: dy / norm,
+                variance: self.speed_variance,
+            };
+            self.returns.push(Return {
+                x: p.x,
+                y: p.y,
+                z: p.z,
+                radial,
+                used: false,
+            });
+        }
+    }
+
+    /// Gives each detection the Doppler of the nearest return inside its
+    /// box grown by the gate.
+    pub fn attach(&mut self, detections: &mut [Detection]) {
+        for det in detections.iter_mut() {
+            let (cos, sin) = (libm::cos(det.yaw), libm::sin(det.yaw));
+            let mut best: Option<(f64, usize)> = None;
+            for (i, r) in self.returns.iter().enumerate() {
+                let (dx, dy) = (r.x - det.x, r.y - det.y);
+                let (along, across) = (dx * cos + dy * sin, -dx * sin + dy * cos);
+                let outside_l = (along.abs() - det.length / 2.0).max(0.0);
+                let outside_w = (across.abs() - det.width / 2.0).max(0.0);
+                let d = libm::sqrt(outside_l * outside_l + outside_w * outside_w);
+                if d <= self.gate && best.is_none_or(|(bd, _)| d < bd) {
+                    best = Some((d, i));
+                }
+            }
+            if let Some((_, i)) = best {
+                det.radial = Some(self.returns[i].radial);
+                det.sources |= source::RADAR;
+            }
+            // Every return on or near the box belongs to it.
+            for r in self.returns.iter_mut() {
+                let (dx, dy) = (r.x - det.x, r.y - det.y);
+                let reach = det.length.max(det.width) / 2.0 + self.gate;
+                if dx * dx + dy * dy <= reach * reach {
+                    r.used = true;
+                }
+            }
+        }
+    }
+
+    /// Clusters the returns no box claimed, beyond LiDAR range, into
+    /// radar-only detections (single-link within `radar_cluster_distance`).
+    pub fn radar_only(&mut self, out: &mut Vec<Detection>) {
+        let beyond = self.lidar_range * self.lidar_range;
+        for seed in 0..self.returns.len() {
+            let s = self.returns[seed];
+            if s.used || s.x * s.x + s.y * s.y < beyond {
+                continue;
+            }
+            self.members.clear();
+            self.members.push(seed);
+            self.returns[seed].used = true;
+            let mut k = 0;
+            while k < self.members.len() {
+                let m = self.returns[self.members[k]];
+                for j in 0..self.returns.len() {
+                    let r = &mut self.returns[j];
+                    let (dx, dy) = (r.x - m.x, r.y - m.y);
+                    if !r.used && dx * dx + dy * dy <= self.cluster_distance * self.cluster_distance
+                    {
+                        r.used = true;
+                        self.members.push(j);
+                    }
+                }
+                k += 1;
+            }
+            if self.members.len() < self.min_returns {
+                continue;
+            }
+            let n = self.members.len() as f64;
+            let (mut x, mut y, mut z, mut speed) = (0.0, 0.0, 0.0, 0.0);
+            for &m in &self.members {
+                let r = &self.returns[m];
+                (x, y, z, speed) = (x + r.x, y + r.y, z + r.z, speed + r.radial.speed);
+            }
+            let (x, y) = (x / n, y / n);
+            let norm = libm::sqrt(x * x + y * y);
+            let (length, width, height) = RADAR_ONLY_DIMS;
+            out.push(Detection {
+                x,
+                y,
+                z: z / n,
+                length,
+                width,
+                height,
+                yaw: libm::atan2(y, x),
+                yaw_sign_known: false,
+                position_variance: self.position_variance / n,
+                label: 0,
+                label_probability: 0.0,
+                radial: Some(Radial {
+                    speed: speed / n,
+                    los_x: x / norm,
+                    los_y: y / norm,
+                    variance: self.speed_variance / n,
+                }),
+                sources: source::RADAR,
+            });
+        }
+    }
+}
