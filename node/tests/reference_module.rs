@@ -108,3 +108,32 @@ fn bad_config_is_a_module_error_with_a_message() {
     wasm.init(&fusion_msgs::encode(&generator().module_config(Vec::new())).unwrap())
         .unwrap();
 }
+
+#[test]
+fn damaged_frames_never_trap_the_wasm_module() {
+    use fusion_sim::faults::{ALL_FAULTS, apply};
+    let mut frames = generator();
+    let config = fusion_msgs::encode(&frames.module_config(Vec::new())).unwrap();
+    let mut native = NativeModule::<ReferenceModule>::init(&config).unwrap();
+    let mut wasm =
+        ModuleHost::from_wasm(&engine().unwrap(), &reference_wasm(), Limits::default()).unwrap();
+    wasm.init(&config).unwrap();
+    for (i, &fault) in ALL_FAULTS.iter().enumerate() {
+        let good = frames.next(0.1);
+        let mut messages = frames.messages(good.sequence);
+        apply(
+            fault,
+            &mut messages,
+            &mut fusion_sim::sensor_rng(5, i as u64, 0),
+        );
+        let damaged = fusion_sim::frame(good.sequence, good.stamp_ns, &messages);
+        let expected = native.step(&damaged).unwrap().to_vec();
+        let got = wasm
+            .step(&damaged)
+            .unwrap_or_else(|e| panic!("{fault:?}: {e}"));
+        assert_eq!(
+            got, expected,
+            "{fault:?}: Wasm and native agree on damaged input too"
+        );
+    }
+}

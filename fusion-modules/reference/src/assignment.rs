@@ -208,11 +208,11 @@ impl Assignment {
             let row = &self.cost[i * m..(i + 1) * m];
             let mut lowest = f64::INFINITY;
             let mut best = usize::MAX;
-            for j in 0..m {
+            for (j, &c) in row.iter().enumerate() {
                 if self.scanned_col[j] {
                     continue;
                 }
-                let r = min_val + row[j] - self.u[i] - self.v[j];
+                let r = min_val + c - self.u[i] - self.v[j];
                 if r < self.shortest[j] {
                     self.path[j] = i as u32;
                     self.shortest[j] = r;
@@ -272,36 +272,41 @@ mod tests {
     /// Best (most pairs, then lowest cost) by exhaustive search, where each
     /// row may take a free column or stay unassigned.
     fn brute(rows: usize, cols: usize, cost: &[f64]) -> (usize, f64) {
-        fn go(
-            r: usize,
+        struct Search<'a> {
             rows: usize,
             cols: usize,
-            cost: &[f64],
-            used: &mut [bool],
-            k: usize,
-            sum: f64,
-            best: &mut (usize, f64),
-        ) {
-            if r == rows {
-                if k > best.0 || (k == best.0 && sum < best.1) {
-                    *best = (k, sum);
+            cost: &'a [f64],
+            used: Vec<bool>,
+            best: (usize, f64),
+        }
+        impl Search<'_> {
+            fn go(&mut self, r: usize, k: usize, sum: f64) {
+                if r == self.rows {
+                    if k > self.best.0 || (k == self.best.0 && sum < self.best.1) {
+                        self.best = (k, sum);
+                    }
+                    return;
                 }
-                return;
-            }
-            go(r + 1, rows, cols, cost, used, k, sum, best);
-            for c in 0..cols {
-                let x = cost[r * cols + c];
-                if !used[c] && x.is_finite() {
-                    used[c] = true;
-                    go(r + 1, rows, cols, cost, used, k + 1, sum + x, best);
-                    used[c] = false;
+                self.go(r + 1, k, sum);
+                for c in 0..self.cols {
+                    let x = self.cost[r * self.cols + c];
+                    if !self.used[c] && x.is_finite() {
+                        self.used[c] = true;
+                        self.go(r + 1, k + 1, sum + x);
+                        self.used[c] = false;
+                    }
                 }
             }
         }
-        let mut best = (0, 0.0);
-        let mut used = vec![false; cols];
-        go(0, rows, cols, cost, &mut used, 0, 0.0, &mut best);
-        best
+        let mut search = Search {
+            rows,
+            cols,
+            cost,
+            used: vec![false; cols],
+            best: (0, 0.0),
+        };
+        search.go(0, 0, 0.0);
+        search.best
     }
 
     fn check(rows: usize, cols: usize, cost: &[f64], out: &[Option<usize>]) -> (usize, f64) {

@@ -163,10 +163,9 @@ impl FusionModule for ReferenceModule {
         for slot in frame.slots() {
             if let (Some(Sensor::Camera(camera)), SensorKind::Camera) =
                 (self.sensor(slot.sensor_index), slot.kind)
+                && let Ok(dets) = fusion_msgs::decode::<Detection2DArray>(slot.payload)
             {
-                if let Ok(dets) = fusion_msgs::decode::<Detection2DArray>(slot.payload) {
-                    self.cameras.apply(&camera, &dets, &mut self.detections);
-                }
+                self.cameras.apply(&camera, &dets, &mut self.detections);
             }
         }
         if let Some(origin) = lidar_origin {

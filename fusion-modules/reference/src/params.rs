@@ -36,10 +36,16 @@ pub struct Params {
     pub radar_cluster_distance: f64,
     /// Returns needed for a radar-only object.
     pub radar_min_returns: f64,
+    /// Radar returns no LiDAR box claims become radar-only objects beyond
+    /// this range, where LiDAR points get too sparse to cluster (m).
+    pub radar_only_range: f64,
     /// Standard deviation of radar Doppler speed (m/s).
     pub radar_speed_sigma: f64,
-    /// Standard deviation of a radar-only position (m).
+    /// Standard deviation of a radar-only position along the line of sight (m).
     pub radar_position_sigma: f64,
+    /// Standard deviation of a radar return's azimuth (rad); it dominates
+    /// the lateral error of radar-only objects far away.
+    pub radar_azimuth_sigma: f64,
 
     // Camera association.
     /// Smallest IoU between a projected box and a 2D detection to match.
@@ -82,8 +88,10 @@ impl Default for Params {
             radar_gate: 2.0,
             radar_cluster_distance: 2.5,
             radar_min_returns: 2.0,
+            radar_only_range: 40.0,
             radar_speed_sigma: 0.3,
             radar_position_sigma: 1.0,
+            radar_azimuth_sigma: 0.02,
             camera_min_iou: 0.3,
             camera_min_score: 0.3,
             gate_chi2: 13.8,
@@ -91,7 +99,7 @@ impl Default for Params {
             lidar_position_sigma: 0.3,
             confirm_hits: 3.0,
             max_coast_frames: 10.0,
-            detection_probability: 0.9,
+            detection_probability: 0.7,
             false_alarm_probability: 0.05,
             min_existence: 0.1,
             stationary_speed: 0.3,
@@ -127,8 +135,10 @@ table! {
     radar_gate: 0.1, 20.0;
     radar_cluster_distance: 0.1, 20.0;
     radar_min_returns: 1.0, 1000.0;
+    radar_only_range: 0.0, 1000.0;
     radar_speed_sigma: 0.001, 100.0;
     radar_position_sigma: 0.01, 100.0;
+    radar_azimuth_sigma: 0.0, 0.5;
     camera_min_iou: 0.0, 1.0;
     camera_min_score: 0.0, 1.0;
     gate_chi2: 0.1, 1000.0;

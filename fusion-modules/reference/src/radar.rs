@@ -31,7 +31,8 @@ pub struct RadarFrontEnd {
     min_returns: usize,
     speed_variance: f64,
     position_variance: f64,
-    lidar_range: f64,
+    azimuth_variance: f64,
+    radar_only_range: f64,
     returns: Vec<Return>,
     members: Vec<usize>,
 }
@@ -45,7 +46,8 @@ impl RadarFrontEnd {
             min_returns: p.radar_min_returns as usize,
             speed_variance: p.radar_speed_sigma * p.radar_speed_sigma,
             position_variance: p.radar_position_sigma * p.radar_position_sigma,
-            lidar_range: p.lidar_range,
+            azimuth_variance: p.radar_azimuth_sigma * p.radar_azimuth_sigma,
+            radar_only_range: p.radar_only_range,
             returns: Vec::with_capacity(2048),
             members: Vec::with_capacity(64),
         }
@@ -129,10 +131,10 @@ impl RadarFrontEnd {
         }
     }
 
-    /// Clusters the returns no box claimed, beyond LiDAR range, into
+    /// Clusters the returns no box claimed, beyond `radar_only_range`, into
     /// radar-only detections (single-link within `radar_cluster_distance`).
     pub fn radar_only(&mut self, out: &mut Vec<Detection>) {
-        let beyond = self.lidar_range * self.lidar_range;
+        let beyond = self.radar_only_range * self.radar_only_range;
         for seed in 0..self.returns.len() {
             let s = self.returns[seed];
             if s.used || s.x * s.x + s.y * s.y < beyond {
@@ -164,9 +166,12 @@ impl RadarFrontEnd {
                 let r = &self.returns[m];
                 (x, y, z, speed) = (x + r.x, y + r.y, z + r.z, speed + r.radial.speed);
             }
+            let (length, width, height) = RADAR_ONLY_DIMS;
+            // Returns come from the near face: the centre is half a length
+            // farther along the line of sight.
             let (x, y) = (x / n, y / n);
             let norm = libm::sqrt(x * x + y * y);
-            let (length, width, height) = RADAR_ONLY_DIMS;
+            let (x, y) = (x + x / norm * length / 2.0, y + y / norm * length / 2.0);
             out.push(Detection {
                 x,
                 y,
@@ -176,7 +181,9 @@ impl RadarFrontEnd {
                 height,
                 yaw: libm::atan2(y, x),
                 yaw_sign_known: false,
-                position_variance: self.position_variance / n,
+                // Returns of one object share their azimuth error, so more
+                // returns do not make the lateral position much better.
+                position_variance: self.position_variance + norm * norm * self.azimuth_variance,
                 label: 0,
                 label_probability: 0.0,
                 radial: Some(Radial {

@@ -151,7 +151,7 @@ pub struct Track {
     pub width: Smoothed,
     /// Box vertical extent.
     pub height: Smoothed,
-    /// Heading of the box's length axis, in (-pi, pi].
+    /// Heading of the box's length axis, in [-pi, pi].
     pub yaw: f64,
     /// Variance of `yaw` (rad^2).
     pub yaw_variance: f64,
@@ -305,8 +305,7 @@ impl Track {
         let dx = d.x - self.x();
         let dy = d.y - self.y();
         let d2 = (dx * dx * c - 2.0 * dx * dy * b + dy * dy * a) / det;
-        // Written so that NaN fails the gate.
-        if !(d2 <= gate) {
+        if d2.is_nan() || d2 > gate {
             return None;
         }
         Some(d2 + libm::log(det))
@@ -341,7 +340,7 @@ impl Track {
             return;
         }
         let norm = libm::sqrt(los_x * los_x + los_y * los_y);
-        if !(norm > 1.0e-6) {
+        if norm.is_nan() || norm <= 1.0e-6 {
             return;
         }
         let h = RowVector4::new(0.0, 0.0, los_x / norm, los_y / norm);
@@ -351,7 +350,8 @@ impl Track {
             return;
         }
         let innovation = speed - (h * self.state)[0];
-        if gated && !(innovation * innovation <= DOPPLER_GATE_CHI2 * s) {
+        let chi2 = innovation * innovation / s;
+        if gated && (chi2.is_nan() || chi2 > DOPPLER_GATE_CHI2) {
             return;
         }
         let k = self.covariance * h.transpose() / s;
@@ -383,14 +383,14 @@ impl Track {
     fn sign_from_velocity(&mut self) {
         let (vx, vy) = (self.vx(), self.vy());
         let speed2 = vx * vx + vy * vy;
-        if !(speed2 > YAW_SIGN_SPEED * YAW_SIGN_SPEED) {
+        if speed2.is_nan() || speed2 <= YAW_SIGN_SPEED * YAW_SIGN_SPEED {
             return;
         }
         let p = &self.covariance;
         let along =
             (vx * vx * p[(2, 2)] + 2.0 * vx * vy * p[(2, 3)] + vy * vy * p[(3, 3)]) / speed2;
         // Two sigma: a barely known velocity must not pick the front.
-        if !(speed2 > 4.0 * along) {
+        if along.is_nan() || speed2 <= 4.0 * along {
             return;
         }
         let heading = libm::atan2(vy, vx);
@@ -1524,10 +1524,17 @@ mod tests {
                 }
             }
         }
-        // A NaN in a covariance is rejected.
+        // A NaN in the first covariance element, or an asymmetric
+        // covariance, is rejected.
+        let at = HEADER_LEN + 22 + 8 * 4;
         let mut bytes = good.clone();
-        let at = HEADER_LEN + 26 + 8 * 4;
         bytes[at..at + 8].copy_from_slice(&f64::NAN.to_le_bytes());
+        assert_eq!(
+            target.restore(&bytes),
+            Err("tracker state: number not finite")
+        );
+        let mut bytes = good.clone();
+        bytes[at + 8..at + 16].copy_from_slice(&1.0e-3_f64.to_le_bytes());
         assert!(target.restore(&bytes).is_err());
     }
 

@@ -69,7 +69,8 @@ impl CameraModel {
         }
     }
 
-    /// The detections of `sensor` (a camera) over `scene`.
+    /// The detections of `sensor` (a camera) over `scene`; empty when the
+    /// sensor has no valid intrinsics.
     pub fn detect<R: Rng + ?Sized>(
         &self,
         scene: &Scene,
@@ -81,6 +82,10 @@ impl CameraModel {
         let camera = Pinhole::from_sensor(sensor);
         let (w, h) = (camera.width, camera.height);
         let mut detections = Vec::new();
+        if w <= 0.0 || h <= 0.0 || camera.fx <= 0.0 || camera.fy <= 0.0 {
+            // Not a calibrated camera (e.g. zero intrinsics): nothing to see.
+            return Detection2DArray { header, detections };
+        }
         for actor in &scene.actors {
             let center = scene.center(actor);
             if (center - camera.pose.translation).norm() > self.max_range {

@@ -23,6 +23,7 @@
 
 mod actors;
 pub mod camera;
+pub mod faults;
 pub mod frame;
 pub mod geom;
 pub mod lidar;
