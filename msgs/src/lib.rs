@@ -17,7 +17,7 @@ mod pointcloud;
 
 pub use pointcloud::{
     FieldIter, FieldReader, PointCloudBuilder, PointCloudError, PointCloudView, PointFieldRef,
-    PointFieldType, PointsReader, Scalar,
+    PointFieldType, PointsIter, PointsReader, Scalar,
 };
 
 /// A ROS 2 message type: its name, its `.msg` text and its CDR codec.

@@ -41,7 +41,7 @@ pub enum PointFieldType {
 
 impl PointFieldType {
     /// The type for a `PointField.datatype` value, if it names one.
-    pub fn from_datatype(datatype: u8) -> Option<Self> {
+    pub const fn from_datatype(datatype: u8) -> Option<Self> {
         Some(match datatype {
             PointField::INT8 => Self::I8,
             PointField::UINT8 => Self::U8,
@@ -56,7 +56,7 @@ impl PointFieldType {
     }
 
     /// The `PointField.datatype` value.
-    pub fn datatype(self) -> u8 {
+    pub const fn datatype(self) -> u8 {
         match self {
             Self::I8 => PointField::INT8,
             Self::U8 => PointField::UINT8,
@@ -609,30 +609,113 @@ impl<T: Scalar, const N: usize> PointsReader<'_, T, N> {
     /// all fields share one datatype (the usual `x y z` as FLOAT32) the loop
     /// is specialised for it and runs near memory speed.
     pub fn for_each(&self, mut f: impl FnMut([T; N])) {
-        let uniform = self.tys.iter().all(|&t| t == self.tys[0]);
+        let uniform = N > 0 && self.tys.iter().all(|&t| t == self.tys[0]);
+        if !uniform {
+            return self.rows_mixed(&mut f);
+        }
+        // One monomorphised loop per (datatype, byte order), each with a
+        // single call of `f`, so the compiler inlines `f` into it.
+        macro_rules! run {
+            ($ty:ident, $big:literal) => {
+                self.rows_uniform::<{ PointFieldType::$ty.datatype() }, $big>(&mut f)
+            };
+        }
+        for_each_type!(self.tys[0], self.big_endian, run)
+    }
+
+    /// The points as an iterator, for hot loops the caller writes itself
+    /// (a `for` loop over this inlines completely, where a large closure
+    /// passed to [`PointsReader::for_each`] may not).
+    pub fn iter(&self) -> PointsIter<'_, T, N> {
+        let f32_le = !self.big_endian && self.tys.iter().all(|&t| t == PointFieldType::F32);
+        PointsIter {
+            reader: self,
+            row: 0,
+            col: 0,
+            f32_le,
+        }
+    }
+
+    fn rows(&self) -> impl Iterator<Item = &[u8]> {
+        (0..self.rows).flat_map(move |row| {
+            let start = row * self.row_step;
+            self.data[start..start + self.width * self.point_step].chunks_exact(self.point_step)
+        })
+    }
+
+    // Kept out of line so each instance has its own single call of `f`,
+    // which the compiler then inlines (14 copies in one function it won't).
+    #[inline(never)]
+    fn rows_uniform<const DATATYPE: u8, const BIG: bool>(&self, f: &mut impl FnMut([T; N])) {
+        let ty = PointFieldType::from_datatype(DATATYPE).expect("a datatype constant");
         for row in 0..self.rows {
             let start = row * self.row_step;
-            let row_bytes = &self.data[start..start + self.width * self.point_step];
-            let points = row_bytes.chunks_exact(self.point_step);
-            macro_rules! run {
-                ($ty:ident, $big:literal) => {
-                    for p in points {
-                        f(core::array::from_fn(|k| {
-                            T::from_f64(PointFieldType::$ty.read_as::<$big>(&p[self.offsets[k]..]))
-                        }));
-                    }
-                };
-            }
-            if uniform && N > 0 {
-                for_each_type!(self.tys[0], self.big_endian, run);
-            } else {
-                for p in points {
-                    f(core::array::from_fn(|k| {
-                        T::from_f64(self.tys[k].read(&p[self.offsets[k]..], self.big_endian))
-                    }));
+            for p in
+                self.data[start..start + self.width * self.point_step].chunks_exact(self.point_step)
+            {
+                // A plain loop: `array::from_fn` is not inlined here and
+                // costs a call per point.
+                let mut values = [T::from_f64(0.0); N];
+                for (v, &offset) in values.iter_mut().zip(&self.offsets) {
+                    *v = T::from_f64(ty.read_as::<BIG>(&p[offset..]));
                 }
+                f(values);
             }
         }
+    }
+
+    #[inline(never)]
+    fn rows_mixed(&self, f: &mut impl FnMut([T; N])) {
+        for p in self.rows() {
+            f(core::array::from_fn(|k| {
+                T::from_f64(self.tys[k].read(&p[self.offsets[k]..], self.big_endian))
+            }));
+        }
+    }
+}
+
+/// Iterator over the points of a [`PointsReader`].
+#[derive(Debug, Clone)]
+pub struct PointsIter<'r, T, const N: usize> {
+    reader: &'r PointsReader<'r, T, N>,
+    row: usize,
+    col: usize,
+    /// Every field is a little-endian FLOAT32: the common case, read
+    /// without the datatype dispatch.
+    f32_le: bool,
+}
+
+impl<T: Scalar, const N: usize> Iterator for PointsIter<'_, T, N> {
+    type Item = [T; N];
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<[T; N]> {
+        let r = self.reader;
+        if self.row >= r.rows {
+            return None;
+        }
+        let at = self.row * r.row_step + self.col * r.point_step;
+        self.col += 1;
+        if self.col == r.width {
+            (self.col, self.row) = (0, self.row + 1);
+        }
+        let p = &r.data[at..at + r.point_step];
+        let mut values = [T::from_f64(0.0); N];
+        for (k, v) in values.iter_mut().enumerate() {
+            let b = &p[r.offsets[k]..];
+            *v = if self.f32_le {
+                T::from_f64(f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+            } else {
+                T::from_f64(r.tys[k].read(b, r.big_endian))
+            };
+        }
+        Some(values)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let r = self.reader;
+        let left = (r.rows * r.width).saturating_sub(self.row * r.width + self.col);
+        (left, Some(left))
     }
 }
 

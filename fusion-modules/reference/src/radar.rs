@@ -35,6 +35,9 @@ pub struct RadarFrontEnd {
     radar_only_range: f64,
     returns: Vec<Return>,
     members: Vec<usize>,
+    /// Return indices sorted by x, and their x, for neighbour searches.
+    order: Vec<u32>,
+    sorted_x: Vec<f64>,
 }
 
 impl RadarFrontEnd {
@@ -50,6 +53,8 @@ impl RadarFrontEnd {
             radar_only_range: p.radar_only_range,
             returns: Vec::with_capacity(2048),
             members: Vec::with_capacity(64),
+            order: Vec::with_capacity(2048),
+            sorted_x: Vec::with_capacity(2048),
         }
     }
 
@@ -135,6 +140,20 @@ impl RadarFrontEnd {
     /// radar-only detections (single-link within `radar_cluster_distance`).
     pub fn radar_only(&mut self, out: &mut Vec<Detection>) {
         let beyond = self.radar_only_range * self.radar_only_range;
+        // Returns by x (ties by index: a total order, so the result does not
+        // depend on the sort algorithm).
+        self.order.clear();
+        self.order.extend(0..self.returns.len() as u32);
+        let returns = &self.returns;
+        self.order.sort_unstable_by(|&a, &b| {
+            returns[a as usize]
+                .x
+                .total_cmp(&returns[b as usize].x)
+                .then(a.cmp(&b))
+        });
+        self.sorted_x.clear();
+        self.sorted_x
+            .extend(self.order.iter().map(|&i| returns[i as usize].x));
         for seed in 0..self.returns.len() {
             let s = self.returns[seed];
             if s.used || s.x * s.x + s.y * s.y < beyond {
@@ -143,14 +162,21 @@ impl RadarFrontEnd {
             self.members.clear();
             self.members.push(seed);
             self.returns[seed].used = true;
+            let d = self.cluster_distance;
             let mut k = 0;
             while k < self.members.len() {
                 let m = self.returns[self.members[k]];
-                for j in 0..self.returns.len() {
+                // Only returns within d in x can be within d: a window of
+                // the x-sorted order, not all returns.
+                let first = self.sorted_x.partition_point(|&x| x < m.x - d);
+                for pos in first..self.order.len() {
+                    if self.sorted_x[pos] > m.x + d {
+                        break;
+                    }
+                    let j = self.order[pos] as usize;
                     let r = &mut self.returns[j];
                     let (dx, dy) = (r.x - m.x, r.y - m.y);
-                    if !r.used && dx * dx + dy * dy <= self.cluster_distance * self.cluster_distance
-                    {
+                    if !r.used && dx * dx + dy * dy <= d * d {
                         r.used = true;
                         self.members.push(j);
                     }

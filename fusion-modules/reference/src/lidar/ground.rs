@@ -28,22 +28,16 @@ impl Plane {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default)]
-struct Lowest {
-    stamp: u32,
-    x: f32,
-    y: f32,
-    z: f32,
-}
-
 pub(super) struct GroundGrid {
     range: f32,
+    cell: f32,
     inv_cell: f32,
     per_side: usize,
     max_slope: f64,
-    cells: Vec<Lowest>,
-    touched: Vec<u32>,
-    stamp: u32,
+    /// Lowest z of each cell this frame; +inf where no point fell.
+    lowest: Vec<f32>,
+    /// (cell centre x, cell centre y, lowest z) of the cells with points.
+    minima: Vec<Vector3<f64>>,
     inliers: Vec<bool>,
 }
 
@@ -52,61 +46,54 @@ impl GroundGrid {
         let per_side = libm::ceil(2.0 * range / cell) as usize;
         GroundGrid {
             range: range as f32,
+            cell: cell as f32,
             inv_cell: (1.0 / cell) as f32,
             per_side,
             max_slope: libm::tan(max_slope),
-            cells: vec![Lowest::default(); per_side * per_side],
-            touched: Vec::with_capacity(per_side * per_side),
-            stamp: 0,
+            lowest: vec![f32::INFINITY; per_side * per_side],
+            minima: Vec::with_capacity(per_side * per_side),
             inliers: Vec::with_capacity(per_side * per_side),
         }
     }
 
     pub(super) fn start_frame(&mut self) {
-        self.stamp = self.stamp.wrapping_add(1);
-        if self.stamp == 0 {
-            self.cells.iter_mut().for_each(|c| c.stamp = 0);
-            self.stamp = 1;
-        }
-        self.touched.clear();
+        self.lowest.fill(f32::INFINITY);
     }
 
-    /// Notes a point already known to be within range and finite.
+    /// Notes a point already known to be within range and finite. No
+    /// branch on the data: this runs for every point of the cloud.
     #[inline(always)]
     pub(super) fn observe(&mut self, x: f32, y: f32, z: f32) {
         let n = self.per_side;
         let ix = (((x + self.range) * self.inv_cell) as usize).min(n - 1);
         let iy = (((y + self.range) * self.inv_cell) as usize).min(n - 1);
-        let idx = iy * n + ix;
-        let cell = &mut self.cells[idx];
-        if cell.stamp != self.stamp {
-            *cell = Lowest {
-                stamp: self.stamp,
-                x,
-                y,
-                z,
-            };
-            self.touched.push(idx as u32);
-        } else if z < cell.z {
-            *cell = Lowest {
-                stamp: self.stamp,
-                x,
-                y,
-                z,
-            };
+        let cell = &mut self.lowest[iy * n + ix];
+        *cell = cell.min(z);
+    }
+
+    /// Collects the cell minima at their cells' centres.
+    fn gather(&mut self) {
+        self.minima.clear();
+        let n = self.per_side;
+        for (idx, &z) in self.lowest.iter().enumerate() {
+            if z.is_finite() {
+                let centre = |i: usize| f64::from((i as f32 + 0.5) * self.cell - self.range);
+                self.minima
+                    .push(Vector3::new(centre(idx % n), centre(idx / n), f64::from(z)));
+            }
         }
     }
 
     fn lowest(&self, k: usize) -> Vector3<f64> {
-        let c = &self.cells[self.touched[k] as usize];
-        Vector3::new(f64::from(c.x), f64::from(c.y), f64::from(c.z))
+        self.minima[k]
     }
 
     /// RANSAC over the cell minima, refined by least squares on the
     /// inliers. Falls back to z = 0 (base_link is on the ground) when the
     /// data cannot support a plane.
     pub(super) fn fit(&mut self) -> Plane {
-        let n = self.touched.len();
+        self.gather();
+        let n = self.minima.len();
         if n < 3 {
             return Plane::default();
         }
@@ -177,7 +164,7 @@ impl GroundGrid {
     fn least_squares(&self) -> Option<Plane> {
         let mut ata = Matrix3::<f64>::zeros();
         let mut atb = Vector3::<f64>::zeros();
-        for k in (0..self.touched.len()).filter(|&k| self.inliers[k]) {
+        for k in (0..self.minima.len()).filter(|&k| self.inliers[k]) {
             let p = self.lowest(k);
             let row = Vector3::new(p.x, p.y, 1.0);
             ata += row * row.transpose();

@@ -29,6 +29,8 @@ pub use lshape::{Rect, axis_angle};
 
 /// Side of a ground-estimation cell (m).
 const GROUND_CELL_M: f64 = 2.0;
+/// Every this many points is sampled for the ground cell minima.
+const GROUND_SAMPLE_STRIDE: usize = 4;
 
 /// Per-cell accumulators of the fine grid; valid when `stamp` is the
 /// current frame's.
@@ -119,27 +121,44 @@ impl LidarFrontEnd {
     }
 
     fn collect_points(&mut self, cloud: &PointCloudView<'_>, e: &Extrinsics) {
-        self.points.clear();
-        self.points.reserve(cloud.len());
         self.ground.start_frame();
+        // Write through a plain slice: pushing to the Vec from the closure
+        // keeps its length in memory and costs several times more.
+        self.points.clear();
+        self.points.resize(cloud.len(), [0.0; 3]);
         let Ok(xyz) = cloud.points::<f32, 3>(["x", "y", "z"]) else {
+            self.points.clear();
             return;
         };
         let r = e.rotation.map(|v| v as f32);
         let t = e.translation.map(|v| v as f32);
+        let rows = [
+            [r[(0, 0)], r[(0, 1)], r[(0, 2)], t.x],
+            [r[(1, 0)], r[(1, 1)], r[(1, 2)], t.y],
+            [r[(2, 0)], r[(2, 1)], r[(2, 2)], t.z],
+        ];
         let range2 = self.range * self.range;
-        let (points, ground) = (&mut self.points, &mut self.ground);
-        xyz.for_each(|[x, y, z]| {
-            let vx = r[(0, 0)] * x + r[(0, 1)] * y + r[(0, 2)] * z + t.x;
-            let vy = r[(1, 0)] * x + r[(1, 1)] * y + r[(1, 2)] * z + t.y;
-            let vz = r[(2, 0)] * x + r[(2, 1)] * y + r[(2, 2)] * z + t.z;
-            let d2 = vx * vx + vy * vy;
+        let out = &mut self.points[..];
+        let mut kept = 0;
+        for [x, y, z] in xyz.iter() {
+            // Written out: `array::map` is not reliably inlined and costs a
+            // call per point.
+            let [r0, r1, r2] = &rows;
+            let a = r0[0] * x + r0[1] * y + r0[2] * z + r0[3];
+            let b = r1[0] * x + r1[1] * y + r1[2] * z + r1[3];
+            let c = r2[0] * x + r2[1] * y + r2[2] * z + r2[3];
             // `d2 < range2` is false for NaN, so non-finite points stop here.
-            if d2 < range2 && vz.is_finite() {
-                points.push([vx, vy, vz]);
-                ground.observe(vx, vy, vz);
+            if a * a + b * b < range2 && c.is_finite() && kept < out.len() {
+                out[kept] = [a, b, c];
+                kept += 1;
             }
-        });
+        }
+        self.points.truncate(kept);
+        // Cell minima need a fraction of a dense scan; every point would
+        // double the cost of this pass.
+        for &[x, y, z] in self.points.iter().step_by(GROUND_SAMPLE_STRIDE) {
+            self.ground.observe(x, y, z);
+        }
     }
 
     fn mark_cells(&mut self, plane: &Plane) {

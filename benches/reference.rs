@@ -1,0 +1,156 @@
+//! Step time of the reference fusion module, native and Wasm (compiled
+//! ahead of time by wasmtime), on full-size frames: a 120k-point LiDAR
+//! cloud, 3 radar scans of 256 returns and 4 cameras of 40 detections.
+//!
+//! `cargo bench --bench reference` prints p50/p99/max per build, the
+//! Wasm/native speed ratio and the `.wasm` size; BENCHMARKS.md has the
+//! figures.
+
+use std::time::Instant;
+
+use fusion_abi::{NativeModule, SensorKind};
+use fusion_msgs::radar_msgs::{RadarReturn, RadarScan};
+use fusion_msgs::sensor_msgs::PointCloud2;
+use fusion_msgs::vision_msgs::Detection2DArray;
+use fusion_node::host::{Limits, ModuleHost, engine};
+use fusion_reference::ReferenceModule;
+use fusion_sim::{FrameGenerator, LidarModel, Scene, SensorMessage, default_rig};
+use hdrhistogram::Histogram;
+
+const LIDAR_POINTS: u32 = 120_000;
+const RADAR_RETURNS: usize = 256;
+const CAMERA_DETECTIONS: usize = 40;
+const FRAMES: usize = 40;
+const ROUNDS: usize = 10;
+
+fn resize<M: fusion_msgs::Message>(payload: &mut Vec<u8>, change: impl FnOnce(&mut M)) {
+    let mut m: M = fusion_msgs::decode(payload).unwrap();
+    change(&mut m);
+    *payload = fusion_msgs::encode(&m).unwrap();
+}
+
+/// Brings each message to the benchmark's exact sizes.
+fn to_benchmark_size(messages: &mut [SensorMessage]) {
+    for (_, kind, payload) in messages.iter_mut() {
+        match kind {
+            SensorKind::Lidar => resize::<PointCloud2>(payload, |c| {
+                assert!(
+                    c.width * c.height >= LIDAR_POINTS,
+                    "the scan has {} points",
+                    c.width * c.height
+                );
+                (c.height, c.width) = (1, LIDAR_POINTS);
+                c.row_step = c.point_step * LIDAR_POINTS;
+                c.data.truncate(c.row_step as usize);
+            }),
+            SensorKind::Radar => resize::<RadarScan>(payload, |s| {
+                // Extra returns are far clutter with no Doppler.
+                let mut i = 0.0f32;
+                s.returns.resize_with(RADAR_RETURNS, || {
+                    i += 1.0;
+                    RadarReturn {
+                        range: 150.0 + i,
+                        azimuth: 0.01 * i - 0.5,
+                        amplitude: 3.0,
+                        ..Default::default()
+                    }
+                });
+            }),
+            SensorKind::Camera => resize::<Detection2DArray>(payload, |d| {
+                let filler = d.detections.last().cloned().unwrap_or_default();
+                d.detections.resize(CAMERA_DETECTIONS, filler);
+            }),
+        }
+    }
+}
+
+fn frames() -> (Vec<u8>, Vec<Vec<u8>>) {
+    let lidar = LidarModel {
+        azimuth_steps: 1800,
+        ..LidarModel::vlp128_like()
+    };
+    let mut generator = FrameGenerator::new(Scene::highway(3), default_rig(), lidar, 3);
+    generator.radar.clutter_mean = 200.0;
+    generator.camera.false_positive_mean = 30.0;
+    let config = fusion_msgs::encode(&generator.module_config(Vec::new())).unwrap();
+    let frames = (0..FRAMES)
+        .map(|_| {
+            let f = generator.next(0.1);
+            let mut messages = generator.messages(f.sequence);
+            to_benchmark_size(&mut messages);
+            fusion_sim::frame(f.sequence, f.stamp_ns, &messages)
+        })
+        .collect();
+    (config, frames)
+}
+
+/// Rewrites the trigger stamp so time keeps moving forward across rounds.
+fn restamp(frame: &mut [u8], stamp_ns: i64) {
+    frame[16..24].copy_from_slice(&stamp_ns.to_le_bytes());
+}
+
+fn measure(
+    name: &str,
+    frames: &mut [Vec<u8>],
+    mut step: impl FnMut(&[u8]) -> usize,
+) -> Histogram<u64> {
+    let mut hist = Histogram::<u64>::new_with_bounds(1, 10_000_000_000, 3).unwrap();
+    let mut stamp = 1_700_000_000_000_000_000i64;
+    let mut outputs = 0usize;
+    for round in 0..ROUNDS {
+        for frame in frames.iter_mut() {
+            stamp += 100_000_000;
+            restamp(frame, stamp);
+            let start = Instant::now();
+            outputs += step(frame);
+            let ns = start.elapsed().as_nanos() as u64;
+            if round > 0 {
+                hist.record(ns).unwrap(); // round 0 warms caches and buffers
+            }
+        }
+    }
+    println!(
+        "{name:<8} p50 {:>7.3} ms  p99 {:>7.3} ms  max {:>7.3} ms  mean {:>7.3} ms  ({} steps, {} output bytes)",
+        hist.value_at_quantile(0.5) as f64 / 1e6,
+        hist.value_at_quantile(0.99) as f64 / 1e6,
+        hist.max() as f64 / 1e6,
+        hist.mean() / 1e6,
+        hist.len(),
+        outputs,
+    );
+    hist
+}
+
+fn main() {
+    // `cargo test --benches` runs bench binaries with `--bench` absent:
+    // building the frames is the smoke test then.
+    let full = std::env::args().any(|a| a == "--bench");
+    let (config, mut frames) = frames();
+    if !full {
+        return;
+    }
+    let wasm = std::fs::read(fusion_node::modules::REFERENCE_WASM).unwrap();
+    println!(
+        "frame: {} LiDAR points, 3 x {RADAR_RETURNS} radar returns, 4 x {CAMERA_DETECTIONS} detections, {:.2} MB",
+        LIDAR_POINTS,
+        frames[0].len() as f64 / 1e6
+    );
+    println!("fusion_reference.wasm: {} bytes", wasm.len());
+
+    let mut native = NativeModule::<ReferenceModule>::init(&config).unwrap();
+    let native_hist = measure("native", &mut frames, |f| native.step(f).unwrap().len());
+
+    let engine = engine().unwrap();
+    let precompiled = engine.precompile_module(&wasm).unwrap();
+    // SAFETY: the bytes were produced just above by this engine.
+    let module = unsafe { wasmtime::Module::deserialize(&engine, &precompiled) }.unwrap();
+    let mut host = ModuleHost::from_module(&engine, &module, Limits::default()).unwrap();
+    host.init(&config).unwrap();
+    let wasm_hist = measure("wasm", &mut frames, |f| host.step(f).unwrap().len());
+
+    println!(
+        "wasm/native speed: {:.3} (mean), {:.3} (p50)",
+        native_hist.mean() / wasm_hist.mean(),
+        native_hist.value_at_quantile(0.5) as f64 / wasm_hist.value_at_quantile(0.5) as f64
+    );
+}
