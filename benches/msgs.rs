@@ -115,6 +115,16 @@ fn pointcloud(c: &mut Criterion) {
             black_box(&aos);
         })
     });
+    g.bench_function("gather_xyzi_iter", |b| {
+        let points = view.points::<f32, 4>(["x", "y", "z", "intensity"]).unwrap();
+        let mut aos = vec![[0.0f32; 4]; LIDAR_POINTS];
+        b.iter(|| {
+            for (dst, p) in aos.iter_mut().zip(points.iter()) {
+                *dst = p;
+            }
+            black_box(&aos);
+        })
+    });
     g.bench_function("sum_xyzi", |b| {
         let readers = ["x", "y", "z", "intensity"].map(|f| view.reader::<f32>(f).unwrap());
         b.iter(|| {
