@@ -99,6 +99,18 @@ fn mixed_datatypes_big_endian_and_padded_rows() {
         .unwrap()
         .for_each(|p| both.push(p));
     assert_eq!(both, [[0.5, 1.0], [1.5, 2.0], [2.5, 3.0], [3.5, 4.0]]);
+    let reader = view.points::<f64, 2>(["t", "ring"]).unwrap();
+    assert_eq!(reader.iter().len(), 4);
+    assert_eq!(reader.iter().collect::<Vec<_>>(), both);
+    // A cloud without fields has a zero point_step: nothing to read, no panic.
+    let empty = PointCloud2 {
+        height: 1,
+        width: 5,
+        ..Default::default()
+    };
+    let bytes = crate::encode(&empty).unwrap();
+    let view = PointCloudView::from_cdr(&bytes).unwrap();
+    assert_eq!(view.points::<f32, 0>([]).unwrap().iter().count(), 0);
 }
 
 fn cloud_with(fields: Vec<PointField>, point_step: u32, width: u32, data_len: usize) -> Vec<u8> {
