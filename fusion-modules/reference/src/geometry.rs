@@ -121,3 +121,23 @@ pub fn wrap_angle(a: f64) -> f64 {
         w
     }
 }
+
+/// `min` and `max` as a compare and a select. `f64::min` follows IEEE
+/// minNum, which Wasm has no instruction for, so the Wasm build calls a
+/// library function for it: too slow in loops over every point. For the
+/// finite values these loops see, the result is the same.
+pub trait MinMax: Copy + PartialOrd {
+    /// The smaller of the two (the second one when they are unordered).
+    #[inline(always)]
+    fn fmin(self, other: Self) -> Self {
+        if self < other { self } else { other }
+    }
+    /// The larger of the two (the second one when they are unordered).
+    #[inline(always)]
+    fn fmax(self, other: Self) -> Self {
+        if self > other { self } else { other }
+    }
+}
+
+impl MinMax for f32 {}
+impl MinMax for f64 {}

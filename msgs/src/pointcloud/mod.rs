@@ -155,12 +155,29 @@ macro_rules! for_each_type {
 pub trait Scalar: Copy {
     /// Converts from the widened value (`as` semantics for integers).
     fn from_f64(v: f64) -> Self;
+    /// Converts from an `f32` (identity for `f32`: no round trip through
+    /// `f64`, which Wasm code generators do not fold away).
+    #[inline(always)]
+    fn from_f32(v: f32) -> Self {
+        Self::from_f64(f64::from(v))
+    }
 }
 
 macro_rules! scalar {
     ($($ty:ty),*) => { $(impl Scalar for $ty { #[inline(always)] fn from_f64(v: f64) -> Self { v as $ty } })* };
 }
-scalar!(f32, f64, i8, u8, i16, u16, i32, u32, i64, u64);
+scalar!(f64, i8, u8, i16, u16, i32, u32, i64, u64);
+
+impl Scalar for f32 {
+    #[inline(always)]
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+    #[inline(always)]
+    fn from_f32(v: f32) -> Self {
+        v
+    }
+}
 
 /// Why a cloud cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,5 +1,6 @@
 //! The ground plane, fitted to the lowest point of each coarse BEV cell.
 
+use crate::geometry::MinMax;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -68,7 +69,7 @@ impl GroundGrid {
         let ix = (((x + self.range) * self.inv_cell) as usize).min(n - 1);
         let iy = (((y + self.range) * self.inv_cell) as usize).min(n - 1);
         let cell = &mut self.lowest[iy * n + ix];
-        *cell = cell.min(z);
+        *cell = cell.fmin(z);
     }
 
     /// Collects the cell minima at their cells' centres.

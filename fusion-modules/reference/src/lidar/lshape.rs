@@ -2,6 +2,7 @@
 //! "Efficient L-Shape Fitting for Vehicle Detection Using Laser Scanners",
 //! with the closeness criterion, which favours the edges a sensor sees.
 
+use crate::geometry::MinMax;
 use alloc::vec::Vec;
 use core::f64::consts::FRAC_PI_2;
 
@@ -49,7 +50,7 @@ impl LShape {
         let mut e = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
         for (&x, &y) in self.xs.iter().zip(&self.ys) {
             let (c1, c2) = (x * cos + y * sin, -x * sin + y * cos);
-            e = (e.0.min(c1), e.1.max(c1), e.2.min(c2), e.3.max(c2));
+            e = (e.0.fmin(c1), e.1.fmax(c1), e.2.fmin(c2), e.3.fmax(c2));
         }
         e
     }
@@ -60,9 +61,9 @@ impl LShape {
         let mut score = 0.0;
         for (&x, &y) in self.xs.iter().zip(&self.ys) {
             let (c1, c2) = (x * cos + y * sin, -x * sin + y * cos);
-            let d1 = (max1 - c1).min(c1 - min1);
-            let d2 = (max2 - c2).min(c2 - min2);
-            score += 1.0 / d1.min(d2).max(MIN_CLOSENESS_M);
+            let d1 = (max1 - c1).fmin(c1 - min1);
+            let d2 = (max2 - c2).fmin(c2 - min2);
+            score += 1.0 / d1.fmin(d2).fmax(MIN_CLOSENESS_M);
         }
         score
     }

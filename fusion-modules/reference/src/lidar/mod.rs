@@ -15,6 +15,7 @@
 mod ground;
 mod lshape;
 
+use crate::geometry::MinMax;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -132,11 +133,13 @@ impl LidarFrontEnd {
         };
         let r = e.rotation.map(|v| v as f32);
         let t = e.translation.map(|v| v as f32);
-        let rows = [
+        // black_box: without it the Wasm build converts the f64 matrix to
+        // f32 again for every point instead of once.
+        let rows = core::hint::black_box([
             [r[(0, 0)], r[(0, 1)], r[(0, 2)], t.x],
             [r[(1, 0)], r[(1, 1)], r[(1, 2)], t.y],
             [r[(2, 0)], r[(2, 1)], r[(2, 2)], t.z],
-        ];
+        ]);
         let range2 = self.range * self.range;
         let out = &mut self.points[..];
         let mut kept = 0;
@@ -191,7 +194,7 @@ impl LidarFrontEnd {
             cell.count += 1;
             cell.sum_x += x;
             cell.sum_y += y;
-            cell.max_h = cell.max_h.max(h);
+            cell.max_h = cell.max_h.fmax(h);
         }
     }
 
@@ -270,7 +273,7 @@ impl LidarFrontEnd {
                 let w = f64::from(cell.count);
                 self.fit
                     .push(f64::from(cell.sum_x) / w, f64::from(cell.sum_y) / w);
-                top = top.max(f64::from(cell.max_h));
+                top = top.fmax(f64::from(cell.max_h));
             }
             let Some(rect) = self.fit.fit(self.lshape_step, f64::from(self.cell)) else {
                 continue;
