@@ -16,14 +16,21 @@ fn generator() -> FrameGenerator {
     FrameGenerator::new(Scene::crossing(), default_rig(), LidarModel::small(), 7)
 }
 
-#[test]
-fn wasm_output_is_byte_identical_to_native() {
-    let mut frames = generator();
+/// A frame generator, and the reference module natively and in Wasm, both
+/// initialised with the generator's configuration.
+fn both_builds() -> (FrameGenerator, NativeModule<ReferenceModule>, ModuleHost) {
+    let frames = generator();
     let config = fusion_msgs::encode(&frames.module_config(Vec::new())).unwrap();
-    let mut native = NativeModule::<ReferenceModule>::init(&config).unwrap();
+    let native = NativeModule::<ReferenceModule>::init(&config).unwrap();
     let mut wasm =
         ModuleHost::from_wasm(&engine().unwrap(), &reference_wasm(), Limits::default()).unwrap();
     wasm.init(&config).unwrap();
+    (frames, native, wasm)
+}
+
+#[test]
+fn wasm_output_is_byte_identical_to_native() {
+    let (mut frames, mut native, mut wasm) = both_builds();
 
     let mut objects_seen = 0;
     for _ in 0..30 {
@@ -112,12 +119,7 @@ fn bad_config_is_a_module_error_with_a_message() {
 #[test]
 fn damaged_frames_never_trap_the_wasm_module() {
     use fusion_sim::faults::{ALL_FAULTS, apply};
-    let mut frames = generator();
-    let config = fusion_msgs::encode(&frames.module_config(Vec::new())).unwrap();
-    let mut native = NativeModule::<ReferenceModule>::init(&config).unwrap();
-    let mut wasm =
-        ModuleHost::from_wasm(&engine().unwrap(), &reference_wasm(), Limits::default()).unwrap();
-    wasm.init(&config).unwrap();
+    let (mut frames, mut native, mut wasm) = both_builds();
     for (i, &fault) in ALL_FAULTS.iter().enumerate() {
         let good = frames.next(0.1);
         let mut messages = frames.messages(good.sequence);
