@@ -213,6 +213,9 @@ impl<T: Scalar, const N: usize> PointsReader<'_, T, N> {
     /// passed to [`PointsReader::for_each`] may not).
     pub fn iter(&self) -> PointsIter<'_, T, N> {
         let f32_le = !self.big_endian && self.tys.iter().all(|&t| t == PointFieldType::F32);
+        // The usual x, y, z at 0, 4, 8: one range check reads all of them.
+        let contiguous =
+            f32_le && self.offsets.iter().enumerate().all(|(k, &o)| o == self.offsets[0] + 4 * k);
         // Rows without padding are one run of points: no per-row step.
         let packed = self.row_step == self.width * self.point_step;
         let (runs, run_len) = if packed {
@@ -227,6 +230,7 @@ impl<T: Scalar, const N: usize> PointsReader<'_, T, N> {
             runs,
             run_len,
             f32_le,
+            contiguous,
         }
     }
 
@@ -280,6 +284,8 @@ pub struct PointsIter<'r, T, const N: usize> {
     /// Every field is a little-endian FLOAT32: the common case, read
     /// without the datatype dispatch.
     f32_le: bool,
+    /// `f32_le`, and the fields follow each other without gaps.
+    contiguous: bool,
 }
 
 impl<T: Scalar, const N: usize> PointsIter<'_, T, N> {
@@ -287,6 +293,14 @@ impl<T: Scalar, const N: usize> PointsIter<'_, T, N> {
     fn decode(&self, p: &[u8]) -> [T; N] {
         let r = self.reader;
         let mut values = [T::from_f64(0.0); N];
+        if self.contiguous {
+            let start = r.offsets[0];
+            let fields = &p[start..start + 4 * N];
+            for (v, b) in values.iter_mut().zip(fields.chunks_exact(4)) {
+                *v = T::from_f32(f32::from_le_bytes(b.try_into().unwrap()));
+            }
+            return values;
+        }
         for (k, v) in values.iter_mut().enumerate() {
             let at = r.offsets[k];
             *v = if self.f32_le {
