@@ -154,6 +154,15 @@ fn rect_of(det: &fusion_msgs::vision_msgs::Detection2D) -> Rect {
 /// image; `None` when no corner is in front or the box is off-image.
 fn project_box(camera: &Camera, d: &Detection, image: &Rect) -> Option<Rect> {
     let (cos, sin) = (libm::cos(d.yaw), libm::sin(d.yaw));
+    let corners = CORNERS.map(|(sl, sw, sh)| {
+        let (l, w) = (sl * d.length / 2.0, sw * d.width / 2.0);
+        let corner = Vector3::new(
+            d.x + l * cos - w * sin,
+            d.y + l * sin + w * cos,
+            d.z + sh * d.height / 2.0,
+        );
+        camera.extrinsics.invert(corner)
+    });
     let mut rect = Rect {
         x0: f64::MAX,
         y0: f64::MAX,
@@ -161,14 +170,8 @@ fn project_box(camera: &Camera, d: &Detection, image: &Rect) -> Option<Rect> {
         y1: f64::MIN,
     };
     let mut any = false;
-    for (sl, sw, sh) in CORNERS {
-        let (l, w) = (sl * d.length / 2.0, sw * d.width / 2.0);
-        let corner = Vector3::new(
-            d.x + l * cos - w * sin,
-            d.y + l * sin + w * cos,
-            d.z + sh * d.height / 2.0,
-        );
-        if let Some((u, v)) = camera.project(corner) {
+    let mut extend = |p: Vector3<f64>| {
+        if let Some((u, v)) = camera.project_optical(p) {
             any = true;
             rect = Rect {
                 x0: rect.x0.min(u),
@@ -176,6 +179,14 @@ fn project_box(camera: &Camera, d: &Detection, image: &Rect) -> Option<Rect> {
                 x1: rect.x1.max(u),
                 y1: rect.y1.max(v),
             };
+        }
+    };
+    corners.iter().for_each(|&c| extend(c));
+    // A box reaching behind the camera (a car alongside) fills the image up
+    // to where its edges cross the near plane, not just to its front corners.
+    for (a, b) in EDGES {
+        if let Some(p) = Camera::near_plane_crossing(corners[a], corners[b]) {
+            extend(p);
         }
     }
     let clipped = Rect {
@@ -187,6 +198,23 @@ fn project_box(camera: &Camera, d: &Detection, image: &Rect) -> Option<Rect> {
     (any && clipped.area() > 0.0).then_some(clipped)
 }
 
+/// The 12 edges of a box, as pairs of indices into [`CORNERS`] (corners
+/// that differ in exactly one sign).
+const EDGES: [(usize, usize); 12] = [
+    (0, 1),
+    (2, 3),
+    (4, 5),
+    (6, 7),
+    (0, 2),
+    (1, 3),
+    (4, 6),
+    (5, 7),
+    (0, 4),
+    (1, 5),
+    (2, 6),
+    (3, 7),
+];
+
 const CORNERS: [(f64, f64, f64); 8] = [
     (1.0, 1.0, 1.0),
     (1.0, -1.0, 1.0),
@@ -197,3 +225,69 @@ const CORNERS: [(f64, f64, f64); 8] = [
     (-1.0, 1.0, -1.0),
     (-1.0, -1.0, -1.0),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geometry::Extrinsics;
+    use nalgebra::Matrix3;
+
+    /// A camera at the origin looking along +x (optical z = vehicle x,
+    /// optical x = -vehicle y, optical y = -vehicle z).
+    fn forward_camera() -> Camera {
+        let rotation = Matrix3::new(0.0, 0.0, 1.0, -1.0, 0.0, 0.0, 0.0, -1.0, 0.0);
+        Camera {
+            extrinsics: Extrinsics {
+                rotation,
+                translation: Vector3::zeros(),
+            },
+            fx: 1000.0,
+            fy: 1000.0,
+            cx: 960.0,
+            cy: 540.0,
+            width: 1920.0,
+            height: 1080.0,
+        }
+    }
+
+    fn image() -> Rect {
+        Rect {
+            x0: 0.0,
+            y0: 0.0,
+            x1: 1920.0,
+            y1: 1080.0,
+        }
+    }
+
+    #[test]
+    fn a_box_ahead_projects_around_the_principal_point() {
+        let d = Detection {
+            x: 20.0,
+            length: 4.0,
+            width: 2.0,
+            height: 2.0,
+            ..Detection::default()
+        };
+        let r = project_box(&forward_camera(), &d, &image()).unwrap();
+        // Nearest face at 18 m: +-1 m -> +-55.6 px around the centre.
+        assert!((r.x0 - (960.0 - 1000.0 / 18.0)).abs() < 1e-6, "{r:?}");
+        assert!((r.x1 - (960.0 + 1000.0 / 18.0)).abs() < 1e-6, "{r:?}");
+    }
+
+    #[test]
+    fn a_box_alongside_reaches_the_image_border() {
+        // From 3 m behind to 5 m ahead of the camera, 0.5 to 2.5 m to the
+        // left: its front corners alone span only u in [460, 860].
+        let d = Detection {
+            x: 1.0,
+            y: 1.5,
+            length: 8.0,
+            width: 2.0,
+            height: 1.5,
+            ..Detection::default()
+        };
+        let r = project_box(&forward_camera(), &d, &image()).unwrap();
+        assert_eq!(r.x0, 0.0, "the box fills the left of the image: {r:?}");
+        assert!(project_box(&forward_camera(), &Detection { x: -10.0, ..d }, &image()).is_none());
+    }
+}

@@ -73,8 +73,22 @@ const MIN_DEPTH: f64 = 0.1;
 impl Camera {
     /// Projects a vehicle-frame point to pixels, if it is in front.
     pub fn project(&self, p: Vector3<f64>) -> Option<(f64, f64)> {
-        let c = self.extrinsics.invert(p);
+        self.project_optical(self.extrinsics.invert(p))
+    }
+
+    /// Projects a point of the optical frame, if it is in front.
+    pub fn project_optical(&self, c: Vector3<f64>) -> Option<(f64, f64)> {
         (c.z > MIN_DEPTH).then(|| (self.fx * c.x / c.z + self.cx, self.fy * c.y / c.z + self.cy))
+    }
+
+    /// Where the segment `a`-`b` (optical frame) crosses the near plane,
+    /// when exactly one end is in front of it.
+    pub fn near_plane_crossing(a: Vector3<f64>, b: Vector3<f64>) -> Option<Vector3<f64>> {
+        let (fa, fb) = (a.z > MIN_DEPTH, b.z > MIN_DEPTH);
+        (fa != fb).then(|| {
+            let t = (MIN_DEPTH - a.z) / (b.z - a.z);
+            a + (b - a) * t + Vector3::new(0.0, 0.0, 1e-9)
+        })
     }
 }
 

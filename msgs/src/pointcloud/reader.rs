@@ -214,8 +214,12 @@ impl<T: Scalar, const N: usize> PointsReader<'_, T, N> {
     pub fn iter(&self) -> PointsIter<'_, T, N> {
         let f32_le = !self.big_endian && self.tys.iter().all(|&t| t == PointFieldType::F32);
         // The usual x, y, z at 0, 4, 8: one range check reads all of them.
-        let contiguous =
-            f32_le && self.offsets.iter().enumerate().all(|(k, &o)| o == self.offsets[0] + 4 * k);
+        let contiguous = f32_le
+            && self
+                .offsets
+                .iter()
+                .enumerate()
+                .all(|(k, &o)| o == self.offsets[0] + 4 * k);
         // Rows without padding are one run of points: no per-row step.
         let packed = self.row_step == self.width * self.point_step;
         let (runs, run_len) = if packed {
