@@ -30,6 +30,8 @@ pub use lshape::{Rect, axis_angle};
 
 /// Side of a ground-estimation cell (m).
 const GROUND_CELL_M: f64 = 2.0;
+/// Points transformed together (a multiple of every SIMD width).
+const BLOCK: usize = 16;
 /// Every this many points is sampled for the ground cell minima.
 const GROUND_SAMPLE_STRIDE: usize = 4;
 
@@ -143,17 +145,37 @@ impl LidarFrontEnd {
         let range2 = self.range * self.range;
         let out = &mut self.points[..];
         let mut kept = 0;
-        for [x, y, z] in xyz.iter() {
-            // Written out: `array::map` is not reliably inlined and costs a
-            // call per point.
+        // Blocks of points as structure-of-arrays: the transform then runs
+        // as fixed-length loops the compiler turns into SIMD.
+        let mut points = xyz.iter();
+        loop {
+            let (mut xs, mut ys, mut zs) = ([0.0f32; BLOCK], [0.0f32; BLOCK], [0.0f32; BLOCK]);
+            let mut n = 0;
+            // The range first: zipped the other way round, the point after
+            // a full block would be taken and lost.
+            for (i, [x, y, z]) in (0..BLOCK).zip(points.by_ref()) {
+                (xs[i], ys[i], zs[i]) = (x, y, z);
+                n = i + 1;
+            }
             let [r0, r1, r2] = &rows;
-            let a = r0[0] * x + r0[1] * y + r0[2] * z + r0[3];
-            let b = r1[0] * x + r1[1] * y + r1[2] * z + r1[3];
-            let c = r2[0] * x + r2[1] * y + r2[2] * z + r2[3];
-            // `d2 < range2` is false for NaN, so non-finite points stop here.
-            if a * a + b * b < range2 && c.is_finite() && kept < out.len() {
-                out[kept] = [a, b, c];
-                kept += 1;
+            let (mut a, mut b, mut c) = ([0.0f32; BLOCK], [0.0f32; BLOCK], [0.0f32; BLOCK]);
+            for i in 0..BLOCK {
+                a[i] = r0[0] * xs[i] + r0[1] * ys[i] + r0[2] * zs[i] + r0[3];
+                b[i] = r1[0] * xs[i] + r1[1] * ys[i] + r1[2] * zs[i] + r1[3];
+                c[i] = r2[0] * xs[i] + r2[1] * ys[i] + r2[2] * zs[i] + r2[3];
+            }
+            for i in 0..n {
+                // Branch-free compaction. `d2 < range2` is false for NaN, so
+                // non-finite points are dropped; `kept` never passes the
+                // point's own index, so the slot exists.
+                let keep = (a[i] * a[i] + b[i] * b[i] < range2) & c[i].is_finite();
+                if let Some(slot) = out.get_mut(kept) {
+                    *slot = [a[i], b[i], c[i]];
+                }
+                kept += usize::from(keep);
+            }
+            if n < BLOCK {
+                break;
             }
         }
         self.points.truncate(kept);
@@ -317,5 +339,42 @@ fn union(parent: &mut [u32], a: u32, b: u32) {
         parent[rb as usize] = ra;
     } else if rb < ra {
         parent[ra as usize] = rb;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fusion_msgs::{PointCloudBuilder, PointFieldType};
+
+    #[test]
+    fn every_finite_point_in_range_is_kept_whatever_the_block_size() {
+        let layout = [
+            ("x", PointFieldType::F32),
+            ("y", PointFieldType::F32),
+            ("z", PointFieldType::F32),
+        ];
+        for n in [0usize, 1, BLOCK - 1, BLOCK, BLOCK + 1, 3 * BLOCK + 5] {
+            let mut b = PointCloudBuilder::new(&layout);
+            for i in 0..n {
+                // Every 7th point is out of range, every 11th is NaN.
+                let x = if i % 7 == 3 { 500.0 } else { i as f64 * 0.1 };
+                let z = if i % 11 == 5 { f64::NAN } else { 0.5 };
+                b.push(&[x, 1.0, z]);
+            }
+            let bytes = fusion_msgs::encode(&b.build(Default::default())).unwrap();
+            let cloud = PointCloudView::from_cdr(&bytes).unwrap();
+            let identity = Extrinsics::from_pose(&Default::default()).unwrap();
+            let mut lidar = LidarFrontEnd::new(&Params::default());
+            lidar.collect_points(&cloud, &identity);
+            let expected = (0..n).filter(|i| i % 7 != 3 && i % 11 != 5).count();
+            assert_eq!(lidar.points.len(), expected, "{n} points");
+            let xs: Vec<f32> = lidar.points.iter().map(|p| p[0]).collect();
+            let want: Vec<f32> = (0..n)
+                .filter(|i| i % 7 != 3 && i % 11 != 5)
+                .map(|i| (i as f64 * 0.1) as f32)
+                .collect();
+            assert_eq!(xs, want, "{n} points, in order");
+        }
     }
 }
