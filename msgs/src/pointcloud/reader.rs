@@ -194,6 +194,11 @@ impl<T: Scalar, const N: usize> PointsReader<'_, T, N> {
     /// all fields share one datatype (the usual `x y z` as FLOAT32) the loop
     /// is specialised for it and runs near memory speed.
     pub fn for_each(&self, mut f: impl FnMut([T; N])) {
+        let points = self.iter();
+        if points.contiguous {
+            // The common x, y, z FLOAT32 layout: the iterator's fast path.
+            return points.for_each(f);
+        }
         let uniform = N > 0 && self.tys.iter().all(|&t| t == self.tys[0]);
         if !uniform {
             return self.rows_mixed(&mut f);
