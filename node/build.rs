@@ -35,6 +35,7 @@ fn main() {
     let target_dir = wasm_target_dir();
     let wasm = target_dir.join(TARGET).join(PROFILE).join(ARTIFACT);
     if std::env::var_os("FUSION_SKIP_WASM_BUILD").is_none() {
+        ensure_target(workspace);
         build(workspace, &target_dir);
     }
     println!("cargo:rustc-env=FUSION_REFERENCE_WASM={}", wasm.display());
@@ -50,6 +51,27 @@ fn wasm_target_dir() -> PathBuf {
         .map(Path::to_path_buf)
         .unwrap_or_else(|| out.ancestors().nth(4).unwrap().to_path_buf());
     target.join("wasm-modules")
+}
+
+/// rust-toolchain.toml lists the Wasm target, but rustup adds listed
+/// targets only when it installs the toolchain itself; a toolchain that was
+/// already there lacks it. Ask rustup for it then, as the file intends.
+fn ensure_target(workspace: &Path) {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let sysroot = Command::new(rustc).args(["--print", "sysroot"]).output();
+    let installed = sysroot.is_ok_and(|out| {
+        let root = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        Path::new(&root).join("lib/rustlib").join(TARGET).exists()
+    });
+    if !installed {
+        println!(
+            "cargo:warning=installing the {TARGET} target with rustup (rust-toolchain.toml lists it)"
+        );
+        let _ = Command::new("rustup")
+            .args(["target", "add", TARGET])
+            .current_dir(workspace)
+            .status();
+    }
 }
 
 fn build(workspace: &Path, target_dir: &Path) {
