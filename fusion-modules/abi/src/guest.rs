@@ -212,21 +212,17 @@ pub mod wasm {
 
         /// `fusion_input_buffer`.
         pub fn input_buffer(&mut self, len: i32) -> i32 {
-            match usize::try_from(len)
+            let buffer = usize::try_from(len)
                 .map_err(|_| crate::ModuleError::new(crate::status::NO_MEMORY, "negative length"))
-            {
-                Ok(len) => match self.runtime.input(len) {
-                    Ok(buf) => buf.as_mut_ptr() as usize as i32,
-                    Err(e) => {
-                        self.fail(e);
-                        0
-                    }
-                },
-                Err(e) => {
-                    self.fail(e);
-                    0
-                }
-            }
+                .and_then(|len| {
+                    self.runtime
+                        .input(len)
+                        .map(|buf| buf.as_mut_ptr() as usize as i32)
+                });
+            buffer.unwrap_or_else(|e| {
+                self.fail(e);
+                0
+            })
         }
 
         /// `fusion_init`.
