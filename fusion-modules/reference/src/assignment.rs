@@ -249,25 +249,7 @@ fn reset<T: Copy>(v: &mut Vec<T>, len: usize, value: T) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Tiny deterministic generator (64-bit LCG, high bits out).
-    struct Lcg(u64);
-
-    impl Lcg {
-        fn next_u32(&mut self) -> u32 {
-            self.0 = self
-                .0
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (self.0 >> 33) as u32
-        }
-        fn below(&mut self, n: u32) -> u32 {
-            self.next_u32() % n
-        }
-        fn unit(&mut self) -> f64 {
-            self.next_u32() as f64 / (1u64 << 31) as f64
-        }
-    }
+    use crate::lcg::Lcg;
 
     /// Best (most pairs, then lowest cost) by exhaustive search, where each
     /// row may take a free column or stay unassigned.

@@ -17,6 +17,7 @@ pub mod assignment;
 pub mod camera;
 pub mod detection;
 pub mod geometry;
+mod lcg;
 pub mod lidar;
 mod module;
 pub mod params;

@@ -4,6 +4,7 @@ use crate::geometry::MinMax;
 use alloc::vec;
 use alloc::vec::Vec;
 
+use crate::lcg::Lcg;
 use nalgebra::{Matrix3, Vector3};
 
 /// RANSAC hypotheses per frame.
@@ -39,7 +40,6 @@ pub(super) struct GroundGrid {
     lowest: Vec<f32>,
     /// (cell centre x, cell centre y, lowest z) of the cells with points.
     minima: Vec<Vector3<f64>>,
-    inliers: Vec<bool>,
 }
 
 impl GroundGrid {
@@ -53,7 +53,6 @@ impl GroundGrid {
             max_slope: libm::tan(max_slope),
             lowest: vec![f32::INFINITY; per_side * per_side],
             minima: Vec::with_capacity(per_side * per_side),
-            inliers: Vec::with_capacity(per_side * per_side),
         }
     }
 
@@ -85,10 +84,6 @@ impl GroundGrid {
         }
     }
 
-    fn lowest(&self, k: usize) -> Vector3<f64> {
-        self.minima[k]
-    }
-
     /// RANSAC over the cell minima, refined by least squares on the
     /// inliers. Falls back to z = 0 (base_link is on the ground) when the
     /// data cannot support a plane.
@@ -99,26 +94,20 @@ impl GroundGrid {
             return Plane::default();
         }
         // A fixed-seed generator: deterministic, and the same every frame.
-        let mut rng = 0x9E37_79B9_7F4A_7C15u64;
-        let mut pick = |n: usize| {
-            rng = rng
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((rng >> 33) % n as u64) as usize
-        };
+        let mut rng = Lcg(0x9E37_79B9_7F4A_7C15);
+        // n is at most the number of cells, far below u32::MAX.
+        let mut pick = |n: usize| rng.below(n as u32) as usize;
         let mut best: Option<(usize, Plane)> = None;
         for _ in 0..RANSAC_ITERATIONS {
             let (p, q, r) = (
-                self.lowest(pick(n)),
-                self.lowest(pick(n)),
-                self.lowest(pick(n)),
+                self.minima[pick(n)],
+                self.minima[pick(n)],
+                self.minima[pick(n)],
             );
             let Some(plane) = self.through(p, q, r) else {
                 continue;
             };
-            let support = (0..n)
-                .filter(|&k| self.residual(&plane, k) < INLIER_M)
-                .count();
+            let support = self.inliers(&plane).count();
             if best.is_none_or(|(s, _)| support > s) {
                 best = Some((support, plane));
             }
@@ -126,19 +115,16 @@ impl GroundGrid {
         let Some((_, plane)) = best else {
             return Plane::default();
         };
-        self.inliers.clear();
-        for k in 0..n {
-            let inlier = self.residual(&plane, k) < INLIER_M;
-            self.inliers.push(inlier);
-        }
-        self.least_squares()
+        self.least_squares(&plane)
             .filter(|p| self.slope_ok(p))
             .unwrap_or(plane)
     }
 
-    fn residual(&self, plane: &Plane, k: usize) -> f64 {
-        let p = self.lowest(k);
-        (p.z - plane.height_at(p.x, p.y)).abs()
+    /// The cell minima within `INLIER_M` of `plane`, in cell order.
+    fn inliers<'a>(&'a self, plane: &'a Plane) -> impl Iterator<Item = &'a Vector3<f64>> + 'a {
+        self.minima
+            .iter()
+            .filter(move |p| (p.z - plane.height_at(p.x, p.y)).abs() < INLIER_M)
     }
 
     fn slope_ok(&self, p: &Plane) -> bool {
@@ -162,11 +148,11 @@ impl GroundGrid {
         self.slope_ok(&plane).then_some(plane)
     }
 
-    fn least_squares(&self) -> Option<Plane> {
+    /// The least-squares plane through the inliers of `plane`.
+    fn least_squares(&self, plane: &Plane) -> Option<Plane> {
         let mut ata = Matrix3::<f64>::zeros();
         let mut atb = Vector3::<f64>::zeros();
-        for k in (0..self.minima.len()).filter(|&k| self.inliers[k]) {
-            let p = self.lowest(k);
+        for p in self.inliers(plane) {
             let row = Vector3::new(p.x, p.y, 1.0);
             ata += row * row.transpose();
             atb += row * p.z;

@@ -66,8 +66,14 @@ pub struct LidarFrontEnd {
     points: Vec<[f32; 3]>,
     /// Fine cells marked this frame, in first-seen order.
     occupied: Vec<u32>,
+    /// Union-find parents, by position in `occupied`.
     parent: Vec<u32>,
-    cluster_of: Vec<u32>,
+    /// Cluster id of each union-find root (u32::MAX: not a root seen yet).
+    root_cluster: Vec<u32>,
+    /// Cluster id of each occupied cell.
+    cell_cluster: Vec<u32>,
+    /// Write position of each cluster while grouping.
+    cursor: Vec<u32>,
     /// Cell indices grouped by cluster (counting sort).
     by_cluster: Vec<u32>,
     cluster_start: Vec<u32>,
@@ -94,7 +100,9 @@ impl LidarFrontEnd {
             points: Vec::new(),
             occupied: Vec::new(),
             parent: Vec::new(),
-            cluster_of: Vec::new(),
+            root_cluster: Vec::new(),
+            cell_cluster: Vec::new(),
+            cursor: Vec::new(),
             by_cluster: Vec::new(),
             cluster_start: Vec::new(),
             fit: lshape::LShape::default(),
@@ -239,45 +247,38 @@ impl LidarFrontEnd {
                 }
             }
         }
-        // Compact cluster ids in first-seen order, then group cells.
-        self.cluster_of.clear();
-        self.cluster_of.resize(self.occupied.len(), u32::MAX);
+        // Cluster ids in first-seen order of their roots.
+        self.root_cluster.clear();
+        self.root_cluster.resize(self.occupied.len(), u32::MAX);
+        self.cell_cluster.clear();
         let mut clusters = 0u32;
-        let mut root_id = |parent: &mut Vec<u32>, cluster_of: &mut Vec<u32>, k: usize| {
-            let root = find(parent, k as u32) as usize;
-            if cluster_of[root] == u32::MAX {
-                cluster_of[root] = clusters;
+        for k in 0..self.occupied.len() {
+            let root = find(&mut self.parent, k as u32) as usize;
+            if self.root_cluster[root] == u32::MAX {
+                self.root_cluster[root] = clusters;
                 clusters += 1;
             }
-            cluster_of[root]
-        };
-        let mut ids = core::mem::take(&mut self.by_cluster);
-        ids.clear();
-        for k in 0..self.occupied.len() {
-            let id = root_id(&mut self.parent, &mut self.cluster_of, k);
-            ids.push(id);
+            self.cell_cluster.push(self.root_cluster[root]);
         }
+        // Group the cells by cluster (a counting sort, stable in cell order).
         self.cluster_start.clear();
         self.cluster_start.resize(clusters as usize + 1, 0);
-        for &id in &ids {
+        for &id in &self.cell_cluster {
             self.cluster_start[id as usize + 1] += 1;
         }
         for i in 1..self.cluster_start.len() {
             self.cluster_start[i] += self.cluster_start[i - 1];
         }
-        // Reuse `cluster_of` as the write cursor of each cluster.
-        self.cluster_of.clear();
-        self.cluster_of
+        self.cursor.clear();
+        self.cursor
             .extend_from_slice(&self.cluster_start[..clusters as usize]);
-        let mut grouped = core::mem::take(&mut self.parent);
-        grouped.resize(self.occupied.len(), 0);
-        for (k, &id) in ids.iter().enumerate() {
-            let at = &mut self.cluster_of[id as usize];
-            grouped[*at as usize] = self.occupied[k];
+        self.by_cluster.clear();
+        self.by_cluster.resize(self.occupied.len(), 0);
+        for (&cell, &id) in self.occupied.iter().zip(&self.cell_cluster) {
+            let at = &mut self.cursor[id as usize];
+            self.by_cluster[*at as usize] = cell;
             *at += 1;
         }
-        self.by_cluster = grouped;
-        self.parent = ids;
     }
 
     fn fit_boxes(&mut self, plane: &Plane, out: &mut Vec<Detection>) {

@@ -3,29 +3,9 @@
 use super::state::{HEADER_LEN, TRACK_LEN};
 use super::*;
 use crate::detection::source;
+use crate::lcg::Lcg;
 
 const STEP: i64 = 100_000_000;
-
-/// Tiny deterministic generator (64-bit LCG, high bits out).
-struct Lcg(u64);
-
-impl Lcg {
-    fn next_u32(&mut self) -> u32 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) as u32
-    }
-    fn unit(&mut self) -> f64 {
-        (f64::from(self.next_u32()) + 0.5) / (1u64 << 31) as f64
-    }
-    /// Standard normal (Box-Muller).
-    fn normal(&mut self) -> f64 {
-        let (u, v) = (self.unit(), self.unit());
-        libm::sqrt(-2.0 * libm::log(u)) * libm::cos(TAU * v)
-    }
-}
 
 fn det(x: f64, y: f64) -> Detection {
     Detection {
