@@ -37,26 +37,31 @@ fn agrees_with_cdr_crate<M: Message + Debug>(value: &M) -> Result<(), TestCaseEr
     Ok(())
 }
 
+/// Runs `property` on `cases` arbitrary values of `M`, naming the type on
+/// failure.
+fn check<M: Message + Arbitrary + Debug>(
+    cases: u32,
+    property: fn(&M) -> Result<(), TestCaseError>,
+) {
+    let mut runner = TestRunner::new(Config {
+        cases,
+        ..Config::default()
+    });
+    runner
+        .run(&any::<M>(), |v| property(&v))
+        .unwrap_or_else(|e| panic!("{}: {e}", M::TYPE_NAME));
+}
+
 macro_rules! property_tests {
     ($($ty:path),* $(,)?) => {
         #[test]
         fn every_type_roundtrips_in_both_byte_orders() {
-            $(
-                let mut runner = TestRunner::new(Config { cases: 64, ..Config::default() });
-                runner
-                    .run(&any::<$ty>(), |v| roundtrip(&v))
-                    .unwrap_or_else(|e| panic!("{}: {e}", <$ty as Message>::TYPE_NAME));
-            )*
+            $(check::<$ty>(64, roundtrip);)*
         }
 
         #[test]
         fn every_type_agrees_with_the_cdr_crate() {
-            $(
-                let mut runner = TestRunner::new(Config { cases: 32, ..Config::default() });
-                runner
-                    .run(&any::<$ty>(), |v| agrees_with_cdr_crate(&v))
-                    .unwrap_or_else(|e| panic!("{}: {e}", <$ty as Message>::TYPE_NAME));
-            )*
+            $(check::<$ty>(32, agrees_with_cdr_crate);)*
         }
 
         /// With `FUSION_ORACLE_OUT=path`, writes seeded values of every type
