@@ -89,36 +89,69 @@ fn restamp(frame: &mut [u8], stamp_ns: i64) {
     frame[16..24].copy_from_slice(&stamp_ns.to_le_bytes());
 }
 
+/// Step times of one build.
+struct Timings {
+    name: &'static str,
+    hist: Histogram<u64>,
+    output_bytes: usize,
+}
+
+impl Timings {
+    fn new(name: &'static str) -> Self {
+        Timings {
+            name,
+            hist: Histogram::<u64>::new_with_bounds(1, 10_000_000_000, 3).unwrap(),
+            output_bytes: 0,
+        }
+    }
+
+    /// Times one step; returns its output.
+    fn time<'o>(&mut self, record: bool, step: impl FnOnce() -> &'o [u8]) -> &'o [u8] {
+        let start = Instant::now();
+        let out = step();
+        let ns = start.elapsed().as_nanos() as u64;
+        if record {
+            self.hist.record(ns).unwrap();
+        }
+        self.output_bytes += out.len();
+        out
+    }
+
+    fn print(&self) {
+        let h = &self.hist;
+        println!(
+            "{:<8} p50 {:>7.3} ms  p99 {:>7.3} ms  max {:>7.3} ms  mean {:>7.3} ms  ({} steps, {} output bytes)",
+            self.name,
+            h.value_at_quantile(0.5) as f64 / 1e6,
+            h.value_at_quantile(0.99) as f64 / 1e6,
+            h.max() as f64 / 1e6,
+            h.mean() / 1e6,
+            h.len(),
+            self.output_bytes,
+        );
+    }
+}
+
+/// Steps both builds on every frame, one after the other, so that the
+/// machine's noise falls on both alike; checks their outputs agree.
 fn measure(
-    name: &str,
     frames: &mut [Vec<u8>],
-    mut step: impl FnMut(&[u8]) -> usize,
-) -> Histogram<u64> {
-    let mut hist = Histogram::<u64>::new_with_bounds(1, 10_000_000_000, 3).unwrap();
+    native: &mut NativeModule<ReferenceModule>,
+    host: &mut ModuleHost,
+) -> (Timings, Timings) {
+    let (mut n, mut w) = (Timings::new("native"), Timings::new("wasm"));
     let mut stamp = 1_700_000_000_000_000_000i64;
-    let mut outputs = 0usize;
     for round in 0..ROUNDS {
         for frame in frames.iter_mut() {
             stamp += 100_000_000;
             restamp(frame, stamp);
-            let start = Instant::now();
-            outputs += step(frame);
-            let ns = start.elapsed().as_nanos() as u64;
-            if round > 0 {
-                hist.record(ns).unwrap(); // round 0 warms caches and buffers
-            }
+            let record = round > 0; // round 0 warms caches and buffers
+            let a = n.time(record, || native.step(frame).unwrap());
+            let b = w.time(record, || host.step(frame).unwrap());
+            assert!(a == b, "native and Wasm outputs differ at stamp {stamp}");
         }
     }
-    println!(
-        "{name:<8} p50 {:>7.3} ms  p99 {:>7.3} ms  max {:>7.3} ms  mean {:>7.3} ms  ({} steps, {} output bytes)",
-        hist.value_at_quantile(0.5) as f64 / 1e6,
-        hist.value_at_quantile(0.99) as f64 / 1e6,
-        hist.max() as f64 / 1e6,
-        hist.mean() / 1e6,
-        hist.len(),
-        outputs,
-    );
-    hist
+    (n, w)
 }
 
 fn main() {
@@ -138,16 +171,17 @@ fn main() {
     println!("fusion_reference.wasm: {} bytes", wasm.len());
 
     let mut native = NativeModule::<ReferenceModule>::init(&config).unwrap();
-    let native_hist = measure("native", &mut frames, |f| native.step(f).unwrap().len());
-
     let engine = engine().unwrap();
     let precompiled = engine.precompile_module(&wasm).unwrap();
     // SAFETY: the bytes were produced just above by this engine.
     let module = unsafe { wasmtime::Module::deserialize(&engine, &precompiled) }.unwrap();
     let mut host = ModuleHost::from_module(&engine, &module, Limits::default()).unwrap();
     host.init(&config).unwrap();
-    let wasm_hist = measure("wasm", &mut frames, |f| host.step(f).unwrap().len());
 
+    let (native_times, wasm_times) = measure(&mut frames, &mut native, &mut host);
+    native_times.print();
+    wasm_times.print();
+    let (native_hist, wasm_hist) = (&native_times.hist, &wasm_times.hist);
     println!(
         "wasm/native speed: {:.3} (mean), {:.3} (p50)",
         native_hist.mean() / wasm_hist.mean(),

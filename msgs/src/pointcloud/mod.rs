@@ -435,6 +435,7 @@ impl<'a> PointCloudView<'a> {
     }
 }
 
+mod blocks;
 mod builder;
 mod reader;
 

@@ -133,10 +133,10 @@ impl<T: Scalar> ExactSizeIterator for FieldIter<'_, T> {}
 #[derive(Debug, Clone)]
 pub struct PointsReader<'a, T, const N: usize> {
     data: &'a [u8],
-    offsets: [usize; N],
+    pub(super) offsets: [usize; N],
     tys: [PointFieldType; N],
     big_endian: bool,
-    point_step: usize,
+    pub(super) point_step: usize,
     row_step: usize,
     width: usize,
     rows: usize,
@@ -234,7 +234,7 @@ impl<T: Scalar, const N: usize> PointsReader<'_, T, N> {
         };
         PointsIter {
             reader: self,
-            chunks: [].chunks_exact(1),
+            run: &[],
             next_run: 0,
             runs,
             run_len,
@@ -284,9 +284,10 @@ impl<T: Scalar, const N: usize> PointsReader<'_, T, N> {
 /// Iterator over the points of a [`PointsReader`].
 #[derive(Debug, Clone)]
 pub struct PointsIter<'r, T, const N: usize> {
-    reader: &'r PointsReader<'r, T, N>,
-    /// Points of the current run (a row, or the whole cloud when packed).
-    chunks: core::slice::ChunksExact<'r, u8>,
+    pub(super) reader: &'r PointsReader<'r, T, N>,
+    /// Points left of the current run (a row, or the whole cloud when
+    /// packed): a whole number of points.
+    pub(super) run: &'r [u8],
     next_run: usize,
     runs: usize,
     run_len: usize,
@@ -294,12 +295,12 @@ pub struct PointsIter<'r, T, const N: usize> {
     /// without the datatype dispatch.
     f32_le: bool,
     /// `f32_le`, and the fields follow each other without gaps.
-    contiguous: bool,
+    pub(super) contiguous: bool,
 }
 
 impl<T: Scalar, const N: usize> PointsIter<'_, T, N> {
     #[inline(always)]
-    fn decode(&self, p: &[u8]) -> [T; N] {
+    pub(super) fn decode(&self, p: &[u8]) -> [T; N] {
         let r = self.reader;
         let mut values = [T::from_f64(0.0); N];
         if self.contiguous {
@@ -324,28 +325,43 @@ impl<T: Scalar, const N: usize> PointsIter<'_, T, N> {
     }
 }
 
+impl<T: Scalar, const N: usize> PointsIter<'_, T, N> {
+    /// Moves to the next run; false at the end of the cloud.
+    #[inline(always)]
+    pub(super) fn next_run(&mut self) -> bool {
+        if self.next_run >= self.runs {
+            return false;
+        }
+        let r = self.reader;
+        let start = self.next_run * r.row_step;
+        self.run = &r.data[start..start + self.run_len * r.point_step];
+        self.next_run += 1;
+        true
+    }
+}
+
 impl<T: Scalar, const N: usize> Iterator for PointsIter<'_, T, N> {
     type Item = [T; N];
 
     #[inline(always)]
     fn next(&mut self) -> Option<[T; N]> {
         loop {
-            if let Some(p) = self.chunks.next() {
+            // A run is a whole number of points, and empty when there are
+            // none (a zero point_step included).
+            if !self.run.is_empty() {
+                let (p, rest) = self.run.split_at(self.reader.point_step);
+                self.run = rest;
                 return Some(self.decode(p));
             }
-            if self.next_run >= self.runs {
+            if !self.next_run() {
                 return None;
             }
-            let r = self.reader;
-            let start = self.next_run * r.row_step;
-            self.chunks =
-                r.data[start..start + self.run_len * r.point_step].chunks_exact(r.point_step);
-            self.next_run += 1;
         }
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let left = self.chunks.len() + (self.runs - self.next_run) * self.run_len;
+        let left = self.run.len() / self.reader.point_step.max(1)
+            + (self.runs - self.next_run) * self.run_len;
         (left, Some(left))
     }
 }

@@ -216,3 +216,72 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// `next_block` yields exactly what the iterator yields, in blocks,
+    /// for the strides it specialises (12, 16, 32), for x not at offset 0,
+    /// for other datatypes, and across row padding.
+    #[test]
+    fn blocks_hold_the_points_the_iterator_yields(
+        layout in 0usize..5,
+        width in 0u32..40,
+        height in 1u32..4,
+        padding in prop_oneof![Just(0u32), 1u32..9],
+    ) {
+        // (point_step, offset of x, datatype)
+        let (step, x_at, datatype) = [
+            (12, 0, PointField::FLOAT32),
+            (16, 0, PointField::FLOAT32),
+            (32, 0, PointField::FLOAT32),
+            (16, 4, PointField::FLOAT32),
+            (24, 0, PointField::FLOAT64),
+        ][layout];
+        let size = if datatype == PointField::FLOAT64 { 8 } else { 4 };
+        let row_step = width * step + padding;
+        let mut data = vec![0xeeu8; (row_step * height) as usize];
+        for row in 0..height {
+            for col in 0..width {
+                let at = (row * row_step + col * step + x_at) as usize;
+                let i = f64::from(row * width + col);
+                for (k, v) in [i, -i, 0.5 * i].into_iter().enumerate() {
+                    let at = at + size as usize * k;
+                    if datatype == PointField::FLOAT64 {
+                        data[at..at + 8].copy_from_slice(&v.to_le_bytes());
+                    } else {
+                        data[at..at + 4].copy_from_slice(&(v as f32).to_le_bytes());
+                    }
+                }
+            }
+        }
+        let fields = ["x", "y", "z"]
+            .iter()
+            .enumerate()
+            .map(|(k, name)| field(name, x_at + size * k as u32, datatype))
+            .collect();
+        let cloud = PointCloud2 {
+            height,
+            width,
+            fields,
+            point_step: step,
+            row_step,
+            data,
+            ..Default::default()
+        };
+        let bytes = crate::encode(&cloud).unwrap();
+        let view = PointCloudView::from_cdr(&bytes).unwrap();
+        let reader = view.points::<f32, 3>(["x", "y", "z"]).unwrap();
+        let want: Vec<[f32; 3]> = reader.iter().collect();
+        prop_assert_eq!(want.len() as u32, width * height);
+        let mut got = Vec::new();
+        let mut points = reader.iter();
+        let mut block = [[f32::NAN; 8]; 3];
+        loop {
+            let n = points.next_block(&mut block);
+            got.extend((0..n).map(|i| [block[0][i], block[1][i], block[2][i]]));
+            if n < 8 {
+                break;
+            }
+        }
+        prop_assert_eq!(got, want);
+    }
+}

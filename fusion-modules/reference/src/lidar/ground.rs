@@ -4,6 +4,7 @@ use crate::geometry::MinMax;
 use alloc::vec;
 use alloc::vec::Vec;
 
+use super::CellIndex;
 use crate::lcg::Lcg;
 use nalgebra::{Matrix3, Vector3};
 
@@ -33,7 +34,7 @@ impl Plane {
 pub(super) struct GroundGrid {
     range: f32,
     cell: f32,
-    inv_cell: f32,
+    index: CellIndex,
     per_side: usize,
     max_slope: f64,
     /// Lowest z of each cell this frame; +inf where no point fell.
@@ -48,7 +49,7 @@ impl GroundGrid {
         GroundGrid {
             range: range as f32,
             cell: cell as f32,
-            inv_cell: (1.0 / cell) as f32,
+            index: CellIndex::new(range as f32, cell as f32, per_side),
             per_side,
             max_slope: libm::tan(max_slope),
             lowest: vec![f32::INFINITY; per_side * per_side],
@@ -64,11 +65,11 @@ impl GroundGrid {
     /// branch on the data: this runs for every point of the cloud.
     #[inline(always)]
     pub(super) fn observe(&mut self, x: f32, y: f32, z: f32) {
-        let n = self.per_side;
-        let ix = (((x + self.range) * self.inv_cell) as usize).min(n - 1);
-        let iy = (((y + self.range) * self.inv_cell) as usize).min(n - 1);
-        let cell = &mut self.lowest[iy * n + ix];
-        *cell = cell.fmin(z);
+        let idx = self.index.of(x, y) as usize;
+        // The index is clamped to the grid: always `Some`.
+        if let Some(cell) = self.lowest.get_mut(idx) {
+            *cell = cell.fmin(z);
+        }
     }
 
     /// Collects the cell minima at their cells' centres.

@@ -48,6 +48,173 @@ struct Cell {
     slot: u32,
 }
 
+/// Transformed points as structure of arrays, in whole blocks. Every
+/// point of the cloud is kept, in range or not: dropping points would cost
+/// a compaction per point, while the range test costs nothing folded into
+/// the height test. Lanes past the last point hold NaN heights.
+#[derive(Debug, Default)]
+struct Points {
+    x: Vec<[f32; BLOCK]>,
+    y: Vec<[f32; BLOCK]>,
+    z: Vec<[f32; BLOCK]>,
+}
+
+impl Points {
+    /// Empties the arena; its memory is kept for the next frame.
+    fn clear(&mut self) {
+        self.x.clear();
+        self.y.clear();
+        self.z.clear();
+    }
+
+    /// The points in blocks.
+    fn blocks(&self) -> impl Iterator<Item = (&[f32; BLOCK], &[f32; BLOCK], &[f32; BLOCK])> {
+        self.x
+            .iter()
+            .zip(&self.y)
+            .zip(&self.z)
+            .map(|((x, y), z)| (x, y, z))
+    }
+}
+
+/// Maps a point within range to its fine cell, without a float-to-int
+/// conversion (Wasm's saturating conversion is a long instruction
+/// sequence): adding 2^23 to a value below 2^22 leaves its integer part,
+/// rounded to nearest, in the low mantissa bits.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct CellIndex {
+    inv: f32,
+    /// `range / cell - 0.5`: rounding `v - 0.5` to nearest is `floor(v)`.
+    offset: f32,
+    last: u32,
+    per_side: u32,
+}
+
+impl CellIndex {
+    const MAGIC: f32 = 8_388_608.0;
+
+    pub(super) fn new(range: f32, cell: f32, per_side: usize) -> Self {
+        let inv = 1.0 / cell;
+        CellIndex {
+            inv,
+            offset: range * inv - 0.5,
+            last: per_side as u32 - 1,
+            per_side: per_side as u32,
+        }
+    }
+
+    /// The cell index along one axis, clamped to the grid.
+    #[inline(always)]
+    fn axis(&self, v: f32) -> u32 {
+        let t = (v * self.inv + self.offset).fmax(0.0) + Self::MAGIC;
+        (t.to_bits() & 0x007f_ffff).min(self.last)
+    }
+
+    #[inline(always)]
+    pub(super) fn of(&self, x: f32, y: f32) -> u32 {
+        self.axis(y) * self.per_side + self.axis(x)
+    }
+}
+
+/// Points of one cell seen one after another, summed before they are added
+/// to the cell.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    idx: u32,
+    count: u32,
+    sum_x: f32,
+    sum_y: f32,
+    max_h: f32,
+}
+
+impl Default for Run {
+    fn default() -> Self {
+        Run::start(u32::MAX, 0.0)
+    }
+}
+
+impl Run {
+    #[inline(always)]
+    fn start(idx: u32, h: f32) -> Self {
+        Run {
+            idx,
+            count: 0,
+            sum_x: 0.0,
+            sum_y: 0.0,
+            max_h: h,
+        }
+    }
+
+    #[inline(always)]
+    fn add(&mut self, x: f32, y: f32, h: f32) {
+        self.count += 1;
+        self.sum_x += x;
+        self.sum_y += y;
+        self.max_h = self.max_h.fmax(h);
+    }
+
+    /// The lanes of a block set in `lanes`, all in cell `idx`. The sums
+    /// run as four lanes of four, an order both builds share, so the
+    /// compiler can keep them in one vector register.
+    #[inline(always)]
+    fn of_block(
+        idx: u32,
+        lanes: u32,
+        x: &[f32; BLOCK],
+        y: &[f32; BLOCK],
+        h: &[f32; BLOCK],
+    ) -> Self {
+        let (mut sx, mut sy, mut top) = ([0.0f32; 4], [0.0f32; 4], [f32::NEG_INFINITY; 4]);
+        for k in 0..BLOCK / 4 {
+            for j in 0..4 {
+                let i = 4 * k + j;
+                let on = lanes & (1 << i) != 0;
+                sx[j] += if on { x[i] } else { 0.0 };
+                sy[j] += if on { y[i] } else { 0.0 };
+                top[j] = top[j].fmax(if on { h[i] } else { f32::NEG_INFINITY });
+            }
+        }
+        Run {
+            idx,
+            count: lanes.count_ones(),
+            sum_x: (sx[0] + sx[1]) + (sx[2] + sx[3]),
+            sum_y: (sy[0] + sy[1]) + (sy[2] + sy[3]),
+            max_h: top[0].fmax(top[1]).fmax(top[2].fmax(top[3])),
+        }
+    }
+
+    /// Adds another run of the same cell.
+    #[inline(always)]
+    fn merge(&mut self, other: &Run) {
+        self.count += other.count;
+        self.sum_x += other.sum_x;
+        self.sum_y += other.sum_y;
+        self.max_h = self.max_h.fmax(other.max_h);
+    }
+
+    /// Adds the run to its cell, claiming the cell on its first run this
+    /// frame.
+    fn flush(&self, cells: &mut [Cell], occupied: &mut Vec<u32>, stamp: u32) {
+        if self.count == 0 {
+            return;
+        }
+        let cell = &mut cells[self.idx as usize];
+        if cell.stamp != stamp {
+            *cell = Cell {
+                stamp,
+                slot: occupied.len() as u32,
+                max_h: self.max_h,
+                ..Cell::default()
+            };
+            occupied.push(self.idx);
+        }
+        cell.count += self.count;
+        cell.sum_x += self.sum_x;
+        cell.sum_y += self.sum_y;
+        cell.max_h = cell.max_h.fmax(self.max_h);
+    }
+}
+
 /// The LiDAR pipeline with its preallocated buffers.
 pub struct LidarFrontEnd {
     range: f32,
@@ -62,8 +229,8 @@ pub struct LidarFrontEnd {
     cells: Vec<Cell>,
     ground: ground::GroundGrid,
     stamp: u32,
-    /// Transformed points (x, y, z), vehicle frame.
-    points: Vec<[f32; 3]>,
+    /// Transformed points in range, vehicle frame.
+    points: Points,
     /// Fine cells marked this frame, in first-seen order.
     occupied: Vec<u32>,
     /// Union-find parents, by position in `occupied`.
@@ -97,7 +264,7 @@ impl LidarFrontEnd {
             cells: vec![Cell::default(); cells_per_side * cells_per_side],
             ground: ground::GroundGrid::new(p.lidar_range, GROUND_CELL_M, p.max_ground_slope),
             stamp: 0,
-            points: Vec::new(),
+            points: Points::default(),
             occupied: Vec::new(),
             parent: Vec::new(),
             root_cluster: Vec::new(),
@@ -133,12 +300,8 @@ impl LidarFrontEnd {
 
     fn collect_points(&mut self, cloud: &PointCloudView<'_>, e: &Extrinsics) {
         self.ground.start_frame();
-        // Write through a plain slice: pushing to the Vec from the closure
-        // keeps its length in memory and costs several times more.
         self.points.clear();
-        self.points.resize(cloud.len(), [0.0; 3]);
         let Ok(xyz) = cloud.points::<f32, 3>(["x", "y", "z"]) else {
-            self.points.clear();
             return;
         };
         let r = e.rotation.map(|v| v as f32);
@@ -151,81 +314,97 @@ impl LidarFrontEnd {
             [r[(2, 0)], r[(2, 1)], r[(2, 2)], t.z],
         ]);
         let range2 = self.range * self.range;
-        let out = &mut self.points[..];
-        let mut kept = 0;
-        // Blocks of points as structure-of-arrays: the transform then runs
-        // as fixed-length loops the compiler turns into SIMD.
+        // Blocks of points as structure-of-arrays: the transform runs as
+        // fixed-length loops the compiler turns into SIMD.
         let mut points = xyz.iter();
+        let mut block = [[0.0f32; BLOCK]; 3];
         loop {
-            let (mut xs, mut ys, mut zs) = ([0.0f32; BLOCK], [0.0f32; BLOCK], [0.0f32; BLOCK]);
-            let mut n = 0;
-            // The range first: zipped the other way round, the point after
-            // a full block would be taken and lost.
-            for (i, [x, y, z]) in (0..BLOCK).zip(points.by_ref()) {
-                (xs[i], ys[i], zs[i]) = (x, y, z);
-                n = i + 1;
+            let n = points.next_block(&mut block);
+            if n == 0 {
+                break;
             }
+            let [xs, ys, zs] = &block;
             let [r0, r1, r2] = &rows;
             let (mut a, mut b, mut c) = ([0.0f32; BLOCK], [0.0f32; BLOCK], [0.0f32; BLOCK]);
             for i in 0..BLOCK {
                 a[i] = r0[0] * xs[i] + r0[1] * ys[i] + r0[2] * zs[i] + r0[3];
                 b[i] = r1[0] * xs[i] + r1[1] * ys[i] + r1[2] * zs[i] + r1[3];
                 c[i] = r2[0] * xs[i] + r2[1] * ys[i] + r2[2] * zs[i] + r2[3];
-            }
-            for i in 0..n {
-                // Branch-free compaction. `d2 < range2` is false for NaN, so
-                // non-finite points are dropped; `kept` never passes the
-                // point's own index, so the slot exists.
-                let keep = (a[i] * a[i] + b[i] * b[i] < range2) & c[i].is_finite();
-                if let Some(slot) = out.get_mut(kept) {
-                    *slot = [a[i], b[i], c[i]];
+                if i >= n {
+                    c[i] = f32::NAN;
                 }
-                kept += usize::from(keep);
             }
+            // Cell minima need a fraction of a dense scan: every 4th lane.
+            for l in (0..BLOCK).step_by(GROUND_SAMPLE_STRIDE) {
+                // False for NaN: non-finite points are left out.
+                let keep = (a[l] * a[l] + b[l] * b[l] < range2) & c[l].is_finite();
+                let z = if keep { c[l] } else { f32::INFINITY };
+                self.ground.observe(a[l], b[l], z);
+            }
+            self.points.x.push(a);
+            self.points.y.push(b);
+            self.points.z.push(c);
             if n < BLOCK {
                 break;
             }
-        }
-        self.points.truncate(kept);
-        // Cell minima need a fraction of a dense scan; every point would
-        // double the cost of this pass.
-        for &[x, y, z] in self.points.iter().step_by(GROUND_SAMPLE_STRIDE) {
-            self.ground.observe(x, y, z);
         }
     }
 
     fn mark_cells(&mut self, plane: &Plane) {
         self.occupied.clear();
         let (a, b, c) = (plane.a as f32, plane.b as f32, plane.c as f32);
-        let inv = 1.0 / self.cell;
-        let n = self.cells_per_side;
-        for &[x, y, z] in &self.points {
-            let h = z - (a * x + b * y + c);
-            if h < self.clearance || h > self.max_height {
+        let (clearance, max_height) = (self.clearance, self.max_height);
+        let range2 = self.range * self.range;
+        let index = CellIndex::new(self.range, self.cell, self.cells_per_side);
+        // Consecutive points mostly fall in one cell (a scan column up a
+        // vehicle's side): sum them in registers and touch the grid once
+        // per run rather than once per point.
+        let mut run = Run::default();
+        let points = &self.points;
+        for (x, y, z) in points.blocks() {
+            // Most blocks are mixed: test all lanes at once, visit only the
+            // lanes in range and above the ground. Every comparison is
+            // false for NaN, so non-finite points are never marked.
+            let mut h = [0.0f32; BLOCK];
+            let mut idx = [0u32; BLOCK];
+            let mut above = 0u32;
+            for i in 0..BLOCK {
+                h[i] = z[i] - (a * x[i] + b * y[i] + c);
+                idx[i] = index.of(x[i], y[i]);
+                let inside = x[i] * x[i] + y[i] * y[i] < range2;
+                above |= u32::from(inside & (h[i] >= clearance) & (h[i] <= max_height)) << i;
+            }
+            if above == 0 {
                 continue;
             }
-            // Points are within range, so both indices are in the grid.
-            let ix = (((x + self.range) * inv) as usize).min(n - 1);
-            let iy = (((y + self.range) * inv) as usize).min(n - 1);
-            let idx = iy * n + ix;
-            let cell = &mut self.cells[idx];
-            if cell.stamp != self.stamp {
-                *cell = Cell {
-                    stamp: self.stamp,
-                    count: 0,
-                    sum_x: 0.0,
-                    sum_y: 0.0,
-                    max_h: h,
-                    slot: 0,
-                };
-                cell.slot = self.occupied.len() as u32;
-                self.occupied.push(idx as u32);
+            // A column of points up a vertical surface falls in one cell:
+            // then the whole block is summed at once, in vector registers.
+            let first = idx[above.trailing_zeros() as usize % BLOCK];
+            let mut elsewhere = 0u32;
+            for (i, &cell) in idx.iter().enumerate() {
+                elsewhere |= u32::from(cell != first) << i;
             }
-            cell.count += 1;
-            cell.sum_x += x;
-            cell.sum_y += y;
-            cell.max_h = cell.max_h.fmax(h);
+            if elsewhere & above == 0 {
+                let block = Run::of_block(first, above, x, y, &h);
+                if first != run.idx {
+                    run.flush(&mut self.cells, &mut self.occupied, self.stamp);
+                    run = block;
+                } else {
+                    run.merge(&block);
+                }
+                continue;
+            }
+            while above != 0 {
+                let i = above.trailing_zeros() as usize % BLOCK;
+                above &= above - 1;
+                if idx[i] != run.idx {
+                    run.flush(&mut self.cells, &mut self.occupied, self.stamp);
+                    run = Run::start(idx[i], h[i]);
+                }
+                run.add(x[i], y[i], h[i]);
+            }
         }
+        run.flush(&mut self.cells, &mut self.occupied, self.stamp);
     }
 
     /// Union-find over 8-connected occupied cells.
@@ -348,34 +527,72 @@ mod tests {
     use super::*;
     use fusion_msgs::{PointCloudBuilder, PointFieldType};
 
-    #[test]
-    fn every_finite_point_in_range_is_kept_whatever_the_block_size() {
+    /// A cloud of `n` points in a row at 1 m above the ground, where every
+    /// 7th point is out of range and every 11th is NaN.
+    fn row_of_points(n: usize) -> Vec<u8> {
         let layout = [
             ("x", PointFieldType::F32),
             ("y", PointFieldType::F32),
             ("z", PointFieldType::F32),
         ];
+        let mut b = PointCloudBuilder::new(&layout);
+        for i in 0..n {
+            let x = if i % 7 == 3 { 500.0 } else { i as f64 * 0.31 };
+            let z = if i % 11 == 5 { f64::NAN } else { 1.0 };
+            b.push(&[x, 1.0, z]);
+        }
+        fusion_msgs::encode(&b.build(Default::default())).unwrap()
+    }
+
+    #[test]
+    fn every_finite_point_in_range_is_marked_whatever_the_block_size() {
         for n in [0usize, 1, BLOCK - 1, BLOCK, BLOCK + 1, 3 * BLOCK + 5] {
-            let mut b = PointCloudBuilder::new(&layout);
-            for i in 0..n {
-                // Every 7th point is out of range, every 11th is NaN.
-                let x = if i % 7 == 3 { 500.0 } else { i as f64 * 0.1 };
-                let z = if i % 11 == 5 { f64::NAN } else { 0.5 };
-                b.push(&[x, 1.0, z]);
-            }
-            let bytes = fusion_msgs::encode(&b.build(Default::default())).unwrap();
+            let bytes = row_of_points(n);
             let cloud = PointCloudView::from_cdr(&bytes).unwrap();
             let identity = Extrinsics::from_pose(&Default::default()).unwrap();
             let mut lidar = LidarFrontEnd::new(&Params::default());
+            lidar.stamp = 1;
             lidar.collect_points(&cloud, &identity);
+            lidar.mark_cells(&Plane::default());
+            let marked: u32 = lidar
+                .occupied
+                .iter()
+                .map(|&i| lidar.cells[i as usize].count)
+                .sum();
             let expected = (0..n).filter(|i| i % 7 != 3 && i % 11 != 5).count();
-            assert_eq!(lidar.points.len(), expected, "{n} points");
-            let xs: Vec<f32> = lidar.points.iter().map(|p| p[0]).collect();
+            assert_eq!(marked as usize, expected, "{n} points");
+            // 0.31 m apart along x, one per 0.3 m cell: cells in point order.
+            let xs: Vec<f32> = lidar
+                .occupied
+                .iter()
+                .map(|&i| {
+                    let c = &lidar.cells[i as usize];
+                    c.sum_x / c.count as f32
+                })
+                .collect();
             let want: Vec<f32> = (0..n)
                 .filter(|i| i % 7 != 3 && i % 11 != 5)
-                .map(|i| (i as f64 * 0.1) as f32)
+                .map(|i| (i as f64 * 0.31) as f32)
                 .collect();
             assert_eq!(xs, want, "{n} points, in order");
+        }
+    }
+
+    #[test]
+    fn a_cell_index_is_the_floor_of_the_position_in_cells() {
+        let index = CellIndex::new(80.0, 0.3, 534);
+        for &(x, want) in &[
+            (-80.0f32, 0u32),
+            (-79.71, 0),
+            (-79.69, 1),
+            (0.0, 266),
+            (0.1, 266),
+            (79.8, 532),
+            (79.95, 533),
+            (500.0, 533),
+            (f32::NAN, 0),
+        ] {
+            assert_eq!(index.axis(x), want, "x = {x}");
         }
     }
 }
