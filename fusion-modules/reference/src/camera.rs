@@ -1,6 +1,7 @@
 //! Camera association: project each 3D box into each camera and match the
 //! camera's 2D detections by IoU, to give boxes a class.
 
+use crate::geometry::MinMax;
 use alloc::vec::Vec;
 
 use fusion_msgs::autoware_perception_msgs::ObjectClassification as Class;
@@ -136,7 +137,7 @@ fn best_hypothesis(
             best = Some((label, score));
         }
     }
-    best.map(|(l, s)| (l, s.min(1.0) as f32))
+    best.map(|(l, s)| (l, s.fmin(1.0) as f32))
 }
 
 fn rect_of(det: &fusion_msgs::vision_msgs::Detection2D) -> Rect {
@@ -174,10 +175,10 @@ fn project_box(camera: &Camera, d: &Detection, image: &Rect) -> Option<Rect> {
         if let Some((u, v)) = camera.project_optical(p) {
             any = true;
             rect = Rect {
-                x0: rect.x0.min(u),
-                y0: rect.y0.min(v),
-                x1: rect.x1.max(u),
-                y1: rect.y1.max(v),
+                x0: rect.x0.fmin(u),
+                y0: rect.y0.fmin(v),
+                x1: rect.x1.fmax(u),
+                y1: rect.y1.fmax(v),
             };
         }
     };
@@ -190,10 +191,10 @@ fn project_box(camera: &Camera, d: &Detection, image: &Rect) -> Option<Rect> {
         }
     }
     let clipped = Rect {
-        x0: rect.x0.max(image.x0),
-        y0: rect.y0.max(image.y0),
-        x1: rect.x1.min(image.x1),
-        y1: rect.y1.min(image.y1),
+        x0: rect.x0.fmax(image.x0),
+        y0: rect.y0.fmax(image.y0),
+        x1: rect.x1.fmin(image.x1),
+        y1: rect.y1.fmin(image.y1),
     };
     (any && clipped.area() > 0.0).then_some(clipped)
 }

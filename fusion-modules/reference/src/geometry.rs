@@ -19,7 +19,7 @@ impl Extrinsics {
     pub fn from_pose(pose: &Pose) -> Option<Self> {
         let o = &pose.orientation;
         let q = Quaternion::new(o.w, o.x, o.y, o.z);
-        let norm = libm::sqrt(q.norm_squared());
+        let norm = sqrt(q.norm_squared());
         let p = &pose.position;
         let finite = [o.w, o.x, o.y, o.z, p.x, p.y, p.z]
             .iter()
@@ -133,6 +133,27 @@ pub fn wrap_angle(a: f64) -> f64 {
         w + two_pi
     } else {
         w
+    }
+}
+
+/// The square root, correctly rounded as IEEE 754 requires, so both builds
+/// agree bit for bit: the hardware instruction natively, and Wasm's
+/// `f64x2.sqrt` in the Wasm build, where `libm::sqrt` would be a software
+/// loop of 128-bit multiplications.
+#[inline(always)]
+pub fn sqrt(x: f64) -> f64 {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        use core::arch::wasm32::{f64x2_extract_lane, f64x2_splat, f64x2_sqrt};
+        f64x2_extract_lane::<0>(f64x2_sqrt(f64x2_splat(x)))
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        x.sqrt()
+    }
+    #[cfg(all(target_arch = "wasm32", not(target_feature = "simd128")))]
+    {
+        libm::sqrt(x)
     }
 }
 

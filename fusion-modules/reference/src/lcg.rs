@@ -31,6 +31,6 @@ impl Lcg {
     #[cfg(test)]
     pub(crate) fn normal(&mut self) -> f64 {
         let (u, v) = (self.unit(), self.unit());
-        libm::sqrt(-2.0 * libm::log(u)) * libm::cos(core::f64::consts::TAU * v)
+        crate::geometry::sqrt(-2.0 * libm::log(u)) * libm::cos(core::f64::consts::TAU * v)
     }
 }

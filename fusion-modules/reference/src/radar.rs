@@ -1,6 +1,7 @@
 //! Radar front end: returns to vehicle-frame points with Doppler, attached
 //! to LiDAR boxes, and radar-only objects beyond LiDAR range.
 
+use crate::geometry::MinMax;
 use alloc::vec::Vec;
 
 use fusion_msgs::radar_msgs::RadarScan;
@@ -85,7 +86,7 @@ impl RadarFrontEnd {
             );
             let p = e.apply(local);
             let (dx, dy) = (p.x - e.translation.x, p.y - e.translation.y);
-            let norm = libm::sqrt(dx * dx + dy * dy);
+            let norm = crate::geometry::sqrt(dx * dx + dy * dy);
             if norm < 1e-6 {
                 continue;
             }
@@ -114,9 +115,9 @@ impl RadarFrontEnd {
             for (i, r) in self.returns.iter().enumerate() {
                 let (dx, dy) = (r.x - det.x, r.y - det.y);
                 let (along, across) = (dx * cos + dy * sin, -dx * sin + dy * cos);
-                let outside_l = (along.abs() - det.length / 2.0).max(0.0);
-                let outside_w = (across.abs() - det.width / 2.0).max(0.0);
-                let d = libm::sqrt(outside_l * outside_l + outside_w * outside_w);
+                let outside_l = (along.abs() - det.length / 2.0).fmax(0.0);
+                let outside_w = (across.abs() - det.width / 2.0).fmax(0.0);
+                let d = crate::geometry::sqrt(outside_l * outside_l + outside_w * outside_w);
                 if d <= self.gate && best.is_none_or(|(bd, _)| d < bd) {
                     best = Some((d, i));
                 }
@@ -128,7 +129,7 @@ impl RadarFrontEnd {
             // Every return on or near the box belongs to it.
             for r in self.returns.iter_mut() {
                 let (dx, dy) = (r.x - det.x, r.y - det.y);
-                let reach = det.length.max(det.width) / 2.0 + self.gate;
+                let reach = det.length.fmax(det.width) / 2.0 + self.gate;
                 if dx * dx + dy * dy <= reach * reach {
                     r.used = true;
                 }
@@ -196,7 +197,7 @@ impl RadarFrontEnd {
             // Returns come from the near face: the centre is half a length
             // farther along the line of sight.
             let (x, y) = (x / n, y / n);
-            let norm = libm::sqrt(x * x + y * y);
+            let norm = crate::geometry::sqrt(x * x + y * y);
             let (x, y) = (x + x / norm * length / 2.0, y + y / norm * length / 2.0);
             out.push(Detection {
                 x,

@@ -129,7 +129,7 @@ impl GroundGrid {
     }
 
     fn slope_ok(&self, p: &Plane) -> bool {
-        libm::sqrt(p.a * p.a + p.b * p.b) <= self.max_slope
+        crate::geometry::sqrt(p.a * p.a + p.b * p.b) <= self.max_slope
     }
 
     fn through(&self, p: Vector3<f64>, q: Vector3<f64>, r: Vector3<f64>) -> Option<Plane> {

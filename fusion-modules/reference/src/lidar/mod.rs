@@ -298,6 +298,8 @@ impl LidarFrontEnd {
         plane
     }
 
+    // Out of line: each stage shows in profiles under its own name.
+    #[inline(never)]
     fn collect_points(&mut self, cloud: &PointCloudView<'_>, e: &Extrinsics) {
         self.ground.start_frame();
         self.points.clear();
@@ -350,6 +352,8 @@ impl LidarFrontEnd {
         }
     }
 
+    // Out of line: each stage shows in profiles under its own name.
+    #[inline(never)]
     fn mark_cells(&mut self, plane: &Plane) {
         self.occupied.clear();
         let (a, b, c) = (plane.a as f32, plane.b as f32, plane.c as f32);
@@ -408,6 +412,8 @@ impl LidarFrontEnd {
     }
 
     /// Union-find over 8-connected occupied cells.
+    // Out of line: each stage shows in profiles under its own name.
+    #[inline(never)]
     fn cluster(&mut self) {
         let n = self.cells_per_side;
         self.parent.clear();
@@ -460,6 +466,8 @@ impl LidarFrontEnd {
         }
     }
 
+    // Out of line: each stage shows in profiles under its own name.
+    #[inline(never)]
     fn fit_boxes(&mut self, plane: &Plane, out: &mut Vec<Detection>) {
         for c in 0..self.cluster_start.len().saturating_sub(1) {
             let cells = &self.by_cluster

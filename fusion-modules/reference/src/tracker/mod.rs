@@ -6,6 +6,7 @@
 //! Velocities are relative to the vehicle frame: the tracker is given no
 //! ego motion.
 
+use crate::geometry::MinMax;
 use alloc::vec::Vec;
 use core::f64::consts::{FRAC_PI_2, PI, TAU};
 
@@ -225,7 +226,7 @@ impl Tracker {
             if !(d.x.is_finite() && d.y.is_finite()) {
                 0.0
             } else if d.position_variance.is_finite() && d.position_variance > 0.0 {
-                d.position_variance.max(MIN_VARIANCE)
+                d.position_variance.fmax(MIN_VARIANCE)
             } else {
                 default_variance
             }

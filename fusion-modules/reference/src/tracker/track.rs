@@ -1,5 +1,6 @@
 //! One track: its Kalman filter, smoothed shape and class evidence.
 
+use crate::geometry::MinMax;
 use super::*;
 
 /// Where a track is in its life.
@@ -60,7 +61,7 @@ impl Smoothed {
     }
 
     pub(super) fn predict(&mut self, q: f64, dt: f64) {
-        self.variance = (self.variance + q * dt).min(UNMODELLED_VARIANCE);
+        self.variance = (self.variance + q * dt).fmin(UNMODELLED_VARIANCE);
     }
 
     /// Measurements that are not finite or below `min` are ignored.
@@ -136,7 +137,7 @@ impl Track {
 
     /// Speed (m/s).
     pub fn speed(&self) -> f64 {
-        libm::sqrt(self.vx() * self.vx() + self.vy() * self.vy())
+        crate::geometry::sqrt(self.vx() * self.vx() + self.vy() * self.vy())
     }
 
     /// True for the tracks [`Tracker::write_objects`] publishes.
@@ -232,7 +233,7 @@ impl Track {
         self.length.predict(SIZE_PROCESS, dt);
         self.width.predict(SIZE_PROCESS, dt);
         self.height.predict(SIZE_PROCESS, dt);
-        self.yaw_variance = (self.yaw_variance + YAW_PROCESS * dt).min(UNMODELLED_VARIANCE);
+        self.yaw_variance = (self.yaw_variance + YAW_PROCESS * dt).fmin(UNMODELLED_VARIANCE);
     }
 
     /// Association cost of `d` (Mahalanobis d^2 + ln det S), or `None`
@@ -283,12 +284,12 @@ impl Track {
         if !(speed.is_finite() && los_x.is_finite() && los_y.is_finite() && variance.is_finite()) {
             return;
         }
-        let norm = libm::sqrt(los_x * los_x + los_y * los_y);
+        let norm = crate::geometry::sqrt(los_x * los_x + los_y * los_y);
         if norm.is_nan() || norm <= 1.0e-6 {
             return;
         }
         let h = RowVector4::new(0.0, 0.0, los_x / norm, los_y / norm);
-        let r = variance.max(MIN_VARIANCE);
+        let r = variance.fmax(MIN_VARIANCE);
         let s = (h * self.covariance * h.transpose())[0] + r;
         if !(s > 0.0 && s.is_finite()) {
             return;
