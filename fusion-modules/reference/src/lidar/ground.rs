@@ -31,6 +31,26 @@ impl Plane {
     }
 }
 
+/// Takes the points of one frame into a [`GroundGrid`]. A copy of the
+/// index and a plain slice: the hot loop then keeps both in registers.
+pub(super) struct Observer<'a> {
+    index: CellIndex,
+    lowest: &'a mut [f32],
+}
+
+impl Observer<'_> {
+    /// Notes a point; `z` is +inf for points out of range or not finite.
+    /// No branch on the data: this runs for a share of every cloud.
+    #[inline(always)]
+    pub(super) fn observe(&mut self, x: f32, y: f32, z: f32) {
+        let idx = self.index.of(x, y) as usize;
+        // The index is clamped to the grid: always `Some`.
+        if let Some(cell) = self.lowest.get_mut(idx) {
+            *cell = cell.fmin(z);
+        }
+    }
+}
+
 pub(super) struct GroundGrid {
     range: f32,
     cell: f32,
@@ -57,18 +77,13 @@ impl GroundGrid {
         }
     }
 
-    pub(super) fn start_frame(&mut self) {
+    /// Forgets the last frame's minima; the returned observer takes this
+    /// frame's points.
+    pub(super) fn start_frame(&mut self) -> Observer<'_> {
         self.lowest.fill(f32::INFINITY);
-    }
-
-    /// Notes a point already known to be within range and finite. No
-    /// branch on the data: this runs for every point of the cloud.
-    #[inline(always)]
-    pub(super) fn observe(&mut self, x: f32, y: f32, z: f32) {
-        let idx = self.index.of(x, y) as usize;
-        // The index is clamped to the grid: always `Some`.
-        if let Some(cell) = self.lowest.get_mut(idx) {
-            *cell = cell.fmin(z);
+        Observer {
+            index: self.index,
+            lowest: &mut self.lowest,
         }
     }
 

@@ -32,8 +32,8 @@ pub use lshape::{Rect, axis_angle};
 const GROUND_CELL_M: f64 = 2.0;
 /// Points transformed together (a multiple of every SIMD width).
 const BLOCK: usize = 16;
-/// Every this many points is sampled for the ground cell minima.
-const GROUND_SAMPLE_STRIDE: usize = 4;
+/// One point in this many is sampled for the ground cell minima.
+const GROUND_SAMPLE_STRIDE: usize = 8;
 
 /// Per-cell accumulators of the fine grid; valid when `stamp` is the
 /// current frame's.
@@ -301,7 +301,7 @@ impl LidarFrontEnd {
     // Out of line: each stage shows in profiles under its own name.
     #[inline(never)]
     fn collect_points(&mut self, cloud: &PointCloudView<'_>, e: &Extrinsics) {
-        self.ground.start_frame();
+        let mut ground = self.ground.start_frame();
         self.points.clear();
         let Ok(xyz) = cloud.points::<f32, 3>(["x", "y", "z"]) else {
             return;
@@ -320,6 +320,7 @@ impl LidarFrontEnd {
         // fixed-length loops the compiler turns into SIMD.
         let mut points = xyz.iter();
         let mut block = [[0.0f32; BLOCK]; 3];
+        let mut blocks = 0usize;
         loop {
             let n = points.next_block(&mut block);
             if n == 0 {
@@ -336,12 +337,18 @@ impl LidarFrontEnd {
                     c[i] = f32::NAN;
                 }
             }
-            // Cell minima need a fraction of a dense scan: every 4th lane.
-            for l in (0..BLOCK).step_by(GROUND_SAMPLE_STRIDE) {
+            // Cell minima need a fraction of a dense scan. The sampled
+            // lanes shift from block to block, and once more every 8
+            // blocks: a scan column is often a whole number of blocks, and
+            // fixed lanes would sample the same beams in every column.
+            let shift = (blocks + blocks / 8) % GROUND_SAMPLE_STRIDE;
+            blocks += 1;
+            for k in 0..BLOCK / GROUND_SAMPLE_STRIDE {
+                let l = (shift + k * GROUND_SAMPLE_STRIDE) % BLOCK;
                 // False for NaN: non-finite points are left out.
                 let keep = (a[l] * a[l] + b[l] * b[l] < range2) & c[l].is_finite();
                 let z = if keep { c[l] } else { f32::INFINITY };
-                self.ground.observe(a[l], b[l], z);
+                ground.observe(a[l], b[l], z);
             }
             self.points.x.push(a);
             self.points.y.push(b);
@@ -370,16 +377,18 @@ impl LidarFrontEnd {
             // lanes in range and above the ground. Every comparison is
             // false for NaN, so non-finite points are never marked.
             let mut h = [0.0f32; BLOCK];
-            let mut idx = [0u32; BLOCK];
             let mut above = 0u32;
             for i in 0..BLOCK {
                 h[i] = z[i] - (a * x[i] + b * y[i] + c);
-                idx[i] = index.of(x[i], y[i]);
                 let inside = x[i] * x[i] + y[i] * y[i] < range2;
                 above |= u32::from(inside & (h[i] >= clearance) & (h[i] <= max_height)) << i;
             }
             if above == 0 {
                 continue;
+            }
+            let mut idx = [0u32; BLOCK];
+            for i in 0..BLOCK {
+                idx[i] = index.of(x[i], y[i]);
             }
             // A column of points up a vertical surface falls in one cell:
             // then the whole block is summed at once, in vector registers.

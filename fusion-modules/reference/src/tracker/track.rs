@@ -1,7 +1,7 @@
 //! One track: its Kalman filter, smoothed shape and class evidence.
 
-use crate::geometry::MinMax;
 use super::*;
+use crate::geometry::MinMax;
 
 /// Where a track is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
