@@ -137,7 +137,7 @@ fn best_hypothesis(
             best = Some((label, score));
         }
     }
-    best.map(|(l, s)| (l, s.fmin(1.0) as f32))
+    best.map(|(l, s)| (l, s.min1(1.0) as f32))
 }
 
 fn rect_of(det: &fusion_msgs::vision_msgs::Detection2D) -> Rect {
@@ -175,10 +175,10 @@ fn project_box(camera: &Camera, d: &Detection, image: &Rect) -> Option<Rect> {
         if let Some((u, v)) = camera.project_optical(p) {
             any = true;
             rect = Rect {
-                x0: rect.x0.fmin(u),
-                y0: rect.y0.fmin(v),
-                x1: rect.x1.fmax(u),
-                y1: rect.y1.fmax(v),
+                x0: rect.x0.min1(u),
+                y0: rect.y0.min1(v),
+                x1: rect.x1.max1(u),
+                y1: rect.y1.max1(v),
             };
         }
     };
@@ -191,10 +191,10 @@ fn project_box(camera: &Camera, d: &Detection, image: &Rect) -> Option<Rect> {
         }
     }
     let clipped = Rect {
-        x0: rect.x0.fmax(image.x0),
-        y0: rect.y0.fmax(image.y0),
-        x1: rect.x1.fmin(image.x1),
-        y1: rect.y1.fmin(image.y1),
+        x0: rect.x0.max1(image.x0),
+        y0: rect.y0.max1(image.y0),
+        x1: rect.x1.min1(image.x1),
+        y1: rect.y1.min1(image.y1),
     };
     (any && clipped.area() > 0.0).then_some(clipped)
 }

@@ -157,22 +157,99 @@ pub fn sqrt(x: f64) -> f64 {
     }
 }
 
-/// `min` and `max` as a compare and a select. `f64::min` follows IEEE
-/// minNum, which Wasm has no instruction for, so the Wasm build calls a
-/// library function for it: too slow in loops over every point. For the
-/// finite values these loops see, the result is the same.
-pub trait MinMax: Copy + PartialOrd {
+/// `min` and `max` as a compare and a select: `if a < b { a } else { b }`,
+/// which is the second operand when they are unordered. `f64::min`
+/// follows IEEE minNum instead, which Wasm has no instruction for, so the
+/// Wasm build would call a library function.
+///
+/// Two forms with the same results, bit for bit, NaN included:
+/// - `fmin`/`fmax`, the plain expression, for loops the compiler
+///   vectorises: they become `minps`/`pmin` on whole vectors;
+/// - `min1`/`max1` for scalar code. Natively the expression compiles to
+///   `minsd`/`maxsd`, but in Wasm it is a `select`, which Cranelift turns
+///   into a branch, mispredicted in loops over point data. Wasm's
+///   `f64x2.pmin`/`pmax` are defined as exactly this compare-and-select
+///   and become `minpd`/`maxpd`, so the Wasm build uses them on one lane.
+pub trait MinMax: Copy {
     /// The smaller of the two (the second one when they are unordered).
-    #[inline(always)]
-    fn fmin(self, other: Self) -> Self {
-        if self < other { self } else { other }
-    }
+    fn fmin(self, other: Self) -> Self;
     /// The larger of the two (the second one when they are unordered).
-    #[inline(always)]
-    fn fmax(self, other: Self) -> Self {
-        if self > other { self } else { other }
-    }
+    fn fmax(self, other: Self) -> Self;
+    /// `fmin`, branch-free in scalar Wasm code.
+    fn min1(self, other: Self) -> Self;
+    /// `fmax`, branch-free in scalar Wasm code.
+    fn max1(self, other: Self) -> Self;
 }
 
-impl MinMax for f32 {}
-impl MinMax for f64 {}
+macro_rules! min_max {
+    ($t:ty, $splat:ident, $pmin:ident, $pmax:ident, $extract:ident) => {
+        impl MinMax for $t {
+            #[inline(always)]
+            fn fmin(self, other: $t) -> $t {
+                if self < other { self } else { other }
+            }
+            #[inline(always)]
+            fn fmax(self, other: $t) -> $t {
+                if self > other { self } else { other }
+            }
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            #[inline(always)]
+            fn min1(self, other: $t) -> $t {
+                use core::arch::wasm32::*;
+                // pmin(a, b) is `b < a ? b : a`.
+                $extract::<0>($pmin($splat(other), $splat(self)))
+            }
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            #[inline(always)]
+            fn max1(self, other: $t) -> $t {
+                use core::arch::wasm32::*;
+                // pmax(a, b) is `a < b ? b : a`.
+                $extract::<0>($pmax($splat(other), $splat(self)))
+            }
+            #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+            #[inline(always)]
+            fn min1(self, other: $t) -> $t {
+                self.fmin(other)
+            }
+            #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+            #[inline(always)]
+            fn max1(self, other: $t) -> $t {
+                self.fmax(other)
+            }
+        }
+    };
+}
+
+min_max!(f64, f64x2_splat, f64x2_pmin, f64x2_pmax, f64x2_extract_lane);
+min_max!(f32, f32x4_splat, f32x4_pmin, f32x4_pmax, f32x4_extract_lane);
+
+#[cfg(test)]
+mod min_max_tests {
+    use super::MinMax;
+
+    #[test]
+    fn min_and_max_return_the_second_operand_when_unordered() {
+        for (a, b) in [
+            (1.0f64, 2.0),
+            (2.0, 1.0),
+            (f64::NAN, 1.0),
+            (1.0, f64::NAN),
+            (-0.0, 0.0),
+        ] {
+            assert_eq!(a.min1(b).to_bits(), a.fmin(b).to_bits());
+            assert_eq!(a.max1(b).to_bits(), a.fmax(b).to_bits());
+        }
+        let nan = f64::NAN;
+        assert_eq!(1.0f64.fmin(2.0), 1.0);
+        assert_eq!(2.0f64.fmin(1.0), 1.0);
+        assert_eq!(1.0f64.fmax(2.0), 2.0);
+        assert!(1.0f64.fmin(nan).is_nan());
+        assert_eq!(nan.fmin(1.0), 1.0);
+        assert_eq!(nan.fmax(1.0f64), 1.0);
+        assert!(1.0f64.fmax(nan).is_nan());
+        assert_eq!(f32::NAN.fmax(0.0f32), 0.0);
+        // Equal operands, signs of zero: the second one.
+        assert!((-0.0f64).fmin(0.0).is_sign_positive());
+        assert!(0.0f64.fmax(-0.0).is_sign_negative());
+    }
+}

@@ -115,8 +115,8 @@ impl RadarFrontEnd {
             for (i, r) in self.returns.iter().enumerate() {
                 let (dx, dy) = (r.x - det.x, r.y - det.y);
                 let (along, across) = (dx * cos + dy * sin, -dx * sin + dy * cos);
-                let outside_l = (along.abs() - det.length / 2.0).fmax(0.0);
-                let outside_w = (across.abs() - det.width / 2.0).fmax(0.0);
+                let outside_l = (along.abs() - det.length / 2.0).max1(0.0);
+                let outside_w = (across.abs() - det.width / 2.0).max1(0.0);
                 let d = crate::geometry::sqrt(outside_l * outside_l + outside_w * outside_w);
                 if d <= self.gate && best.is_none_or(|(bd, _)| d < bd) {
                     best = Some((d, i));
@@ -129,7 +129,7 @@ impl RadarFrontEnd {
             // Every return on or near the box belongs to it.
             for r in self.returns.iter_mut() {
                 let (dx, dy) = (r.x - det.x, r.y - det.y);
-                let reach = det.length.fmax(det.width) / 2.0 + self.gate;
+                let reach = det.length.max1(det.width) / 2.0 + self.gate;
                 if dx * dx + dy * dy <= reach * reach {
                     r.used = true;
                 }

@@ -25,11 +25,24 @@ impl<T: Scalar, const N: usize> PointsIter<'_, T, N> {
                 }
                 break;
             }
+            let packed = self.contiguous && self.reader.offsets.first() == Some(&0);
+            // A whole block from one run, every index a constant: no loop
+            // left, so in Wasm no loop-header interruption check either.
+            if cfg!(target_arch = "wasm32") && filled == 0 && available >= B && packed {
+                let whole = match step {
+                    12 => gather_block::<T, N, B, 12>(&mut self.run, block),
+                    16 => gather_block::<T, N, B, 16>(&mut self.run, block),
+                    32 => gather_block::<T, N, B, 32>(&mut self.run, block),
+                    _ => false,
+                };
+                if whole {
+                    return B;
+                }
+            }
             let take = available.min(B - filled);
             let (head, rest) = self.run.split_at(take * step);
             self.run = rest;
-            let first_offset = self.reader.offsets.first().copied().unwrap_or(0);
-            match (self.contiguous && first_offset == 0, step) {
+            match (packed, step) {
                 (true, 12) => gather::<T, N, B, 12>(head, block, filled),
                 (true, 16) => gather::<T, N, B, 16>(head, block, filled),
                 (true, 32) => gather::<T, N, B, 32>(head, block, filled),
@@ -46,6 +59,26 @@ impl<T: Scalar, const N: usize> PointsIter<'_, T, N> {
         }
         filled
     }
+}
+
+/// Reads the first `B` points of `run` into `block` and moves `run` past
+/// them; false when `run` has fewer.
+#[inline(always)]
+fn gather_block<T: Scalar, const N: usize, const B: usize, const STEP: usize>(
+    run: &mut &[u8],
+    block: &mut [[T; B]; N],
+) -> bool {
+    let Some(points) = run.as_chunks::<STEP>().0.first_chunk::<B>() else {
+        return false;
+    };
+    *run = &run[B * STEP..];
+    for (i, p) in points.iter().enumerate() {
+        for (k, field) in block.iter_mut().enumerate() {
+            let at = 4 * k;
+            field[i] = T::from_f32(f32::from_le_bytes([p[at], p[at + 1], p[at + 2], p[at + 3]]));
+        }
+    }
+    true
 }
 
 /// Reads `N` packed FLOAT32 fields from the start of each `STEP`-byte

@@ -46,7 +46,7 @@ impl Observer<'_> {
         let idx = self.index.of(x, y) as usize;
         // The index is clamped to the grid: always `Some`.
         if let Some(cell) = self.lowest.get_mut(idx) {
-            *cell = cell.fmin(z);
+            *cell = cell.min1(z);
         }
     }
 }
@@ -59,8 +59,57 @@ pub(super) struct GroundGrid {
     max_slope: f64,
     /// Lowest z of each cell this frame; +inf where no point fell.
     lowest: Vec<f32>,
-    /// (cell centre x, cell centre y, lowest z) of the cells with points.
-    minima: Vec<Vector3<f64>>,
+    /// The cells with points: centre and lowest z, as structure of arrays
+    /// so that counting inliers runs on whole vectors.
+    minima: Minima,
+}
+
+#[derive(Debug, Default)]
+struct Minima {
+    x: Vec<f64>,
+    y: Vec<f64>,
+    z: Vec<f64>,
+}
+
+impl Minima {
+    fn get(&self, i: usize) -> Vector3<f64> {
+        Vector3::new(self.x[i], self.y[i], self.z[i])
+    }
+
+    /// How many minima are within `INLIER_M` of `plane`. Eight at a time,
+    /// with no branch: each group is a few vector instructions, and the
+    /// Wasm build checks for interruption once per group, not per minimum.
+    fn inlier_count(&self, plane: &Plane) -> usize {
+        const GROUP: usize = 8;
+        let (a, b, c) = (plane.a, plane.b, plane.c);
+        let near = |x: f64, y: f64, z: f64| u32::from((z - (a * x + b * y + c)).abs() < INLIER_M);
+        let (xs, x_rest) = self.x.as_chunks::<GROUP>();
+        let (ys, y_rest) = self.y.as_chunks::<GROUP>();
+        let (zs, z_rest) = self.z.as_chunks::<GROUP>();
+        let mut count = 0;
+        for ((x, y), z) in xs.iter().zip(ys).zip(zs) {
+            let mut group = 0;
+            for i in 0..GROUP {
+                group += near(x[i], y[i], z[i]);
+            }
+            count += group as usize;
+        }
+        let rest = x_rest.iter().zip(y_rest).zip(z_rest);
+        count
+            + rest
+                .map(|((&x, &y), &z)| near(x, y, z) as usize)
+                .sum::<usize>()
+    }
+
+    /// Whether each minimum is within `INLIER_M` of `plane`, in cell order.
+    fn inlier_flags<'a>(&'a self, plane: &'a Plane) -> impl Iterator<Item = bool> + 'a {
+        let (a, b, c) = (plane.a, plane.b, plane.c);
+        self.x
+            .iter()
+            .zip(&self.y)
+            .zip(&self.z)
+            .map(move |((&x, &y), &z)| (z - (a * x + b * y + c)).abs() < INLIER_M)
+    }
 }
 
 impl GroundGrid {
@@ -73,7 +122,7 @@ impl GroundGrid {
             per_side,
             max_slope: libm::tan(max_slope),
             lowest: vec![f32::INFINITY; per_side * per_side],
-            minima: Vec::with_capacity(per_side * per_side),
+            minima: Minima::default(),
         }
     }
 
@@ -89,13 +138,16 @@ impl GroundGrid {
 
     /// Collects the cell minima at their cells' centres.
     fn gather(&mut self) {
-        self.minima.clear();
-        let n = self.per_side;
-        for (idx, &z) in self.lowest.iter().enumerate() {
-            if z.is_finite() {
-                let centre = |i: usize| f64::from((i as f32 + 0.5) * self.cell - self.range);
-                self.minima
-                    .push(Vector3::new(centre(idx % n), centre(idx / n), f64::from(z)));
+        let m = &mut self.minima;
+        (m.x.clear(), m.y.clear(), m.z.clear());
+        let centre = |i: usize| f64::from((i as f32 + 0.5) * self.cell - self.range);
+        for (iy, row) in self.lowest.chunks_exact(self.per_side).enumerate() {
+            for (ix, &z) in row.iter().enumerate() {
+                if z.is_finite() {
+                    m.x.push(centre(ix));
+                    m.y.push(centre(iy));
+                    m.z.push(f64::from(z));
+                }
             }
         }
     }
@@ -105,7 +157,7 @@ impl GroundGrid {
     /// data cannot support a plane.
     pub(super) fn fit(&mut self) -> Plane {
         self.gather();
-        let n = self.minima.len();
+        let n = self.minima.x.len();
         if n < 3 {
             return Plane::default();
         }
@@ -116,14 +168,14 @@ impl GroundGrid {
         let mut best: Option<(usize, Plane)> = None;
         for _ in 0..RANSAC_ITERATIONS {
             let (p, q, r) = (
-                self.minima[pick(n)],
-                self.minima[pick(n)],
-                self.minima[pick(n)],
+                self.minima.get(pick(n)),
+                self.minima.get(pick(n)),
+                self.minima.get(pick(n)),
             );
             let Some(plane) = self.through(p, q, r) else {
                 continue;
             };
-            let support = self.inliers(&plane).count();
+            let support = self.minima.inlier_count(&plane);
             if best.is_none_or(|(s, _)| support > s) {
                 best = Some((support, plane));
             }
@@ -134,13 +186,6 @@ impl GroundGrid {
         self.least_squares(&plane)
             .filter(|p| self.slope_ok(p))
             .unwrap_or(plane)
-    }
-
-    /// The cell minima within `INLIER_M` of `plane`, in cell order.
-    fn inliers<'a>(&'a self, plane: &'a Plane) -> impl Iterator<Item = &'a Vector3<f64>> + 'a {
-        self.minima
-            .iter()
-            .filter(move |p| (p.z - plane.height_at(p.x, p.y)).abs() < INLIER_M)
     }
 
     fn slope_ok(&self, p: &Plane) -> bool {
@@ -168,7 +213,9 @@ impl GroundGrid {
     fn least_squares(&self, plane: &Plane) -> Option<Plane> {
         let mut ata = Matrix3::<f64>::zeros();
         let mut atb = Vector3::<f64>::zeros();
-        for p in self.inliers(plane) {
+        let inliers = self.minima.inlier_flags(plane).enumerate();
+        for (i, _) in inliers.filter(|&(_, inlier)| inlier) {
+            let p = self.minima.get(i);
             let row = Vector3::new(p.x, p.y, 1.0);
             ata += row * row.transpose();
             atb += row * p.z;

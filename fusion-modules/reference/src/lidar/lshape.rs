@@ -50,7 +50,7 @@ impl LShape {
         let mut e = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
         for (&x, &y) in self.xs.iter().zip(&self.ys) {
             let (c1, c2) = (x * cos + y * sin, -x * sin + y * cos);
-            e = (e.0.fmin(c1), e.1.fmax(c1), e.2.fmin(c2), e.3.fmax(c2));
+            e = (e.0.min1(c1), e.1.max1(c1), e.2.min1(c2), e.3.max1(c2));
         }
         e
     }
@@ -61,9 +61,9 @@ impl LShape {
         let mut score = 0.0;
         for (&x, &y) in self.xs.iter().zip(&self.ys) {
             let (c1, c2) = (x * cos + y * sin, -x * sin + y * cos);
-            let d1 = (max1 - c1).fmin(c1 - min1);
-            let d2 = (max2 - c2).fmin(c2 - min2);
-            score += 1.0 / d1.fmin(d2).fmax(MIN_CLOSENESS_M);
+            let d1 = (max1 - c1).min1(c1 - min1);
+            let d2 = (max2 - c2).min1(c2 - min2);
+            score += 1.0 / d1.min1(d2).max1(MIN_CLOSENESS_M);
         }
         score
     }

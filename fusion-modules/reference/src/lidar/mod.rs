@@ -150,7 +150,7 @@ impl Run {
         self.count += 1;
         self.sum_x += x;
         self.sum_y += y;
-        self.max_h = self.max_h.fmax(h);
+        self.max_h = self.max_h.max1(h);
     }
 
     /// The lanes of a block set in `lanes`, all in cell `idx`. The sums
@@ -189,7 +189,7 @@ impl Run {
         self.count += other.count;
         self.sum_x += other.sum_x;
         self.sum_y += other.sum_y;
-        self.max_h = self.max_h.fmax(other.max_h);
+        self.max_h = self.max_h.max1(other.max_h);
     }
 
     /// Adds the run to its cell, claiming the cell on its first run this
@@ -211,7 +211,7 @@ impl Run {
         cell.count += self.count;
         cell.sum_x += self.sum_x;
         cell.sum_y += self.sum_y;
-        cell.max_h = cell.max_h.fmax(self.max_h);
+        cell.max_h = cell.max_h.max1(self.max_h);
     }
 }
 
@@ -492,7 +492,7 @@ impl LidarFrontEnd {
                 let w = f64::from(cell.count);
                 self.fit
                     .push(f64::from(cell.sum_x) / w, f64::from(cell.sum_y) / w);
-                top = top.fmax(f64::from(cell.max_h));
+                top = top.max1(f64::from(cell.max_h));
             }
             let Some(rect) = self.fit.fit(self.lshape_step, f64::from(self.cell)) else {
                 continue;

@@ -226,7 +226,7 @@ impl Tracker {
             if !(d.x.is_finite() && d.y.is_finite()) {
                 0.0
             } else if d.position_variance.is_finite() && d.position_variance > 0.0 {
-                d.position_variance.fmax(MIN_VARIANCE)
+                d.position_variance.max1(MIN_VARIANCE)
             } else {
                 default_variance
             }

@@ -61,7 +61,7 @@ impl Smoothed {
     }
 
     pub(super) fn predict(&mut self, q: f64, dt: f64) {
-        self.variance = (self.variance + q * dt).fmin(UNMODELLED_VARIANCE);
+        self.variance = (self.variance + q * dt).min1(UNMODELLED_VARIANCE);
     }
 
     /// Measurements that are not finite or below `min` are ignored.
@@ -233,7 +233,7 @@ impl Track {
         self.length.predict(SIZE_PROCESS, dt);
         self.width.predict(SIZE_PROCESS, dt);
         self.height.predict(SIZE_PROCESS, dt);
-        self.yaw_variance = (self.yaw_variance + YAW_PROCESS * dt).fmin(UNMODELLED_VARIANCE);
+        self.yaw_variance = (self.yaw_variance + YAW_PROCESS * dt).min1(UNMODELLED_VARIANCE);
     }
 
     /// Association cost of `d` (Mahalanobis d^2 + ln det S), or `None`
@@ -289,7 +289,7 @@ impl Track {
             return;
         }
         let h = RowVector4::new(0.0, 0.0, los_x / norm, los_y / norm);
-        let r = variance.fmax(MIN_VARIANCE);
+        let r = variance.max1(MIN_VARIANCE);
         let s = (h * self.covariance * h.transpose())[0] + r;
         if !(s > 0.0 && s.is_finite()) {
             return;
