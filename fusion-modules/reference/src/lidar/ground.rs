@@ -139,7 +139,9 @@ impl GroundGrid {
     /// Collects the cell minima at their cells' centres.
     fn gather(&mut self) {
         let m = &mut self.minima;
-        (m.x.clear(), m.y.clear(), m.z.clear());
+        m.x.clear();
+        m.y.clear();
+        m.z.clear();
         let centre = |i: usize| f64::from((i as f32 + 0.5) * self.cell - self.range);
         for (iy, row) in self.lowest.chunks_exact(self.per_side).enumerate() {
             for (ix, &z) in row.iter().enumerate() {
