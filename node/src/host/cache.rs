@@ -94,6 +94,7 @@ impl CompileCache {
         let verified = artifact::Verified {
             manifest: compiled.manifest,
             bytes: compiled.artifact,
+            file: None,
         };
         let module = artifact::deserialize(engine, &path, &verified)?;
         Ok((module, outcome))

@@ -43,6 +43,10 @@ pub struct EngineSettings {
     pub max_wasm_stack: usize,
     /// The Wasm SIMD proposal (the reference module uses `simd128`).
     pub wasm_simd: bool,
+    /// Unwind tables registered with the system unwinder. Off: wasmtime
+    /// walks Wasm frames itself, and registering them made a warm load
+    /// slower.
+    pub native_unwind_info: bool,
 }
 
 impl EngineSettings {
@@ -53,6 +57,7 @@ impl EngineSettings {
             epoch_interruption: true,
             max_wasm_stack: MAX_WASM_STACK_BYTES,
             wasm_simd: true,
+            native_unwind_info: false,
         }
     }
 }
@@ -316,7 +321,8 @@ pub fn build_engine(target: &CompileTarget) -> Result<Engine, HostError> {
         .cranelift_opt_level(OptLevel::Speed)
         .epoch_interruption(settings.epoch_interruption)
         .max_wasm_stack(settings.max_wasm_stack)
-        .wasm_simd(settings.wasm_simd);
+        .wasm_simd(settings.wasm_simd)
+        .native_unwind_info(settings.native_unwind_info);
     if target.cpu.is_some() || target.triple != Triple::host() {
         // An explicit target turns off wasmtime's detection of this host's
         // CPU features; only the named CPU's flags are enabled.
@@ -392,11 +398,10 @@ impl HostEngine {
         self.ticker.period()
     }
 
-    /// Epoch ticks for a deadline: whole ticks, plus one because the first
-    /// tick may come at once.
+    /// The epoch deadline for `deadline` from now (see
+    /// [`EpochTicker::deadline_ticks`]).
     pub fn deadline_ticks(&self, deadline: Duration) -> u64 {
-        let tick = self.tick().as_nanos().max(1);
-        (deadline.as_nanos().div_ceil(tick) as u64).saturating_add(1)
+        self.ticker.deadline_ticks(deadline)
     }
 
     /// See [`fingerprint`].

@@ -7,7 +7,7 @@
 
 use std::io;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -16,37 +16,66 @@ use wasmtime::Engine;
 /// Owns the ticker thread; dropping it stops and joins the thread.
 #[derive(Debug)]
 pub struct EpochTicker {
-    period: Duration,
-    stop: Arc<AtomicBool>,
+    shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
 }
 
+/// What the ticker thread and its owner share.
+#[derive(Debug)]
+struct Shared {
+    /// Tick `k` is issued no earlier than `start + k * period`.
+    start: Instant,
+    period_ns: u64,
+    /// Ticks issued so far (after the engine's epoch was advanced).
+    issued: AtomicU64,
+    stop: AtomicBool,
+}
+
 impl EpochTicker {
-    /// Starts ticking `engine` every `period`.
+    /// Starts ticking `engine` every `period`. This ticker must be the only
+    /// one advancing `engine`'s epoch.
     pub fn start(engine: Engine, period: Duration) -> io::Result<Self> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
+        let shared = Arc::new(Shared {
+            start: Instant::now(),
+            period_ns: u64::try_from(period.as_nanos()).unwrap_or(u64::MAX).max(1),
+            issued: AtomicU64::new(0),
+            stop: AtomicBool::new(false),
+        });
+        let theirs = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("fusion-epoch".into())
-            .spawn(move || tick(&engine, period, &flag))?;
+            .spawn(move || tick(&engine, &theirs))?;
         Ok(EpochTicker {
-            period,
-            stop,
+            shared,
             thread: Some(thread),
         })
     }
 
     /// The tick period.
     pub fn period(&self) -> Duration {
-        self.period
+        Duration::from_nanos(self.shared.period_ns)
+    }
+
+    /// The epoch deadline, in ticks from now, that traps at the first tick
+    /// scheduled at or after `deadline` from now. Ticks follow a fixed
+    /// schedule, so the trap comes within the thread's wake-up latency of
+    /// the deadline rather than up to a whole tick after it; never before
+    /// it, because a tick is issued only once its time has come, and a
+    /// tick issued while this runs only makes the deadline one tick later.
+    pub fn deadline_ticks(&self, deadline: Duration) -> u64 {
+        let s = &self.shared;
+        let issued = s.issued.load(Ordering::Acquire);
+        let now_ns = u64::try_from(s.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let deadline_ns = u64::try_from(deadline.as_nanos()).unwrap_or(u64::MAX);
+        let due_index = now_ns.saturating_add(deadline_ns).div_ceil(s.period_ns);
+        due_index.saturating_sub(issued).max(1)
     }
 }
 
 /// Advances the epoch once per elapsed period, counted from the start, so
 /// that a late wake-up catches up: the epoch measures time, not wake-ups.
-fn tick(engine: &Engine, period: Duration, stop: &AtomicBool) {
-    let start = Instant::now();
-    let period_ns = u64::try_from(period.as_nanos()).unwrap_or(u64::MAX).max(1);
+fn tick(engine: &Engine, shared: &Shared) {
+    let (start, period_ns, stop) = (shared.start, shared.period_ns, &shared.stop);
     let mut ticks: u64 = 0;
     while !stop.load(Ordering::Relaxed) {
         let next = start + Duration::from_nanos(period_ns.saturating_mul(ticks + 1));
@@ -59,13 +88,14 @@ fn tick(engine: &Engine, period: Duration, stop: &AtomicBool) {
         while ticks < due {
             engine.increment_epoch();
             ticks += 1;
+            shared.issued.store(ticks, Ordering::Release);
         }
     }
 }
 
 impl Drop for EpochTicker {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.shared.stop.store(true, Ordering::Relaxed);
         if let Some(thread) = self.thread.take() {
             // The thread wakes within one period; a panic there has
             // already been reported and must not panic the dropper.

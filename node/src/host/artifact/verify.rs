@@ -140,21 +140,27 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
-/// An artifact whose bytes match its manifest; `bytes` are what was hashed
-/// and are what gets deserialized, so the file may not change in between.
+/// An artifact whose bytes match its manifest.
 #[derive(Debug)]
 pub struct Verified {
     /// The manifest.
     pub manifest: Manifest,
-    /// The artifact's bytes.
+    /// The artifact's bytes, as hashed.
     pub bytes: Vec<u8>,
+    /// The open file the bytes were read from. Deserializing maps this same
+    /// file (not the path again), which is faster than copying the bytes;
+    /// artifacts are replaced by rename, never rewritten in place, so the
+    /// mapped file is the one that was hashed.
+    pub file: Option<std::fs::File>,
 }
 
 /// The checks that hold on any host: manifest, length, SHA-256, wasmtime
 /// version and the artifact kind.
 pub fn verify_integrity(cwasm: &Path) -> Result<Verified, ArtifactError> {
     let manifest = Manifest::read_beside(cwasm)?;
-    let bytes = std::fs::read(cwasm).map_err(|e| ArtifactError::io(cwasm, &e))?;
+    let mut file = std::fs::File::open(cwasm).map_err(|e| ArtifactError::io(cwasm, &e))?;
+    let mut bytes = Vec::with_capacity(usize::try_from(manifest.artifact_len).unwrap_or(0));
+    std::io::Read::read_to_end(&mut file, &mut bytes).map_err(|e| ArtifactError::io(cwasm, &e))?;
     let found = bytes.len() as u64;
     if found < manifest.artifact_len {
         return Err(ArtifactError::Truncated {
@@ -182,7 +188,11 @@ pub fn verify_integrity(cwasm: &Path) -> Result<Verified, ArtifactError> {
             path: cwasm.to_owned(),
         });
     }
-    Ok(Verified { manifest, bytes })
+    Ok(Verified {
+        manifest,
+        bytes,
+        file: Some(file),
+    })
 }
 
 /// The checks against this host: target, engine settings, CPU features.
@@ -244,14 +254,24 @@ pub(crate) fn deserialize(
     cwasm: &Path,
     verified: &Verified,
 ) -> Result<Module, ArtifactError> {
+    let file = verified
+        .file
+        .as_ref()
+        .map(std::fs::File::try_clone)
+        .transpose();
+    let file = file.map_err(|e| ArtifactError::io(cwasm, &e))?;
     // SAFETY: the bytes are the artifact this node's compiler wrote (its
     // SHA-256 matches the manifest written beside it), for this wasmtime,
-    // target and settings; `Module::deserialize` copies them, so later
-    // changes to the file cannot reach the loaded code.
-    unsafe { Module::deserialize(engine.engine(), &verified.bytes) }.map_err(|e| {
-        ArtifactError::Rejected {
-            path: cwasm.to_owned(),
-            reason: format!("{e:#}"),
+    // target and settings. The file mapped is the open file that was
+    // hashed; see `Verified::file`.
+    let module = unsafe {
+        match file {
+            Some(file) => Module::deserialize_open_file(engine.engine(), file),
+            None => Module::deserialize(engine.engine(), &verified.bytes),
         }
+    };
+    module.map_err(|e| ArtifactError::Rejected {
+        path: cwasm.to_owned(),
+        reason: format!("{e:#}"),
     })
 }
