@@ -14,6 +14,34 @@ use std::time::{Duration, Instant};
 use common::{assert_reference_still_works, shared, wat};
 use fusion_node::host::{HostError, Limits, MissReason, ModuleHost, StepMiss, TrapKind};
 
+/// Fails the whole test binary if preemption is broken, rather than let an
+/// endless loop hang it: dropped when the test is done.
+struct Watchdog(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Watchdog {
+    fn arm(test: &'static str) -> Self {
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = done.clone();
+        std::thread::spawn(move || {
+            for _ in 0..300 {
+                std::thread::sleep(Duration::from_millis(100));
+                if flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    return;
+                }
+            }
+            eprintln!("{test}: the endless loop was not interrupted within 30 s");
+            std::process::exit(101);
+        });
+        Watchdog(done)
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 const GOOD: &[u8] = &[0, 1, 2, 3];
 const HOSTILE: &[u8] = &[0xFF, 1, 2, 3];
 
@@ -68,6 +96,7 @@ fn assert_trap_contained(name: &str, kind: TrapKind) {
 
 #[test]
 fn endless_loop_in_step_is_interrupted_at_the_deadline() {
+    let _watchdog = Watchdog::arm("endless_loop_in_step");
     let limits = Limits {
         step_deadline: Duration::from_millis(10),
         ..Limits::default()
@@ -92,6 +121,7 @@ fn endless_loop_in_step_is_interrupted_at_the_deadline() {
 
 #[test]
 fn endless_loop_in_init_is_interrupted_at_the_init_deadline() {
+    let _watchdog = Watchdog::arm("endless_loop_in_init");
     let (engine, _) = shared();
     let limits = Limits {
         init_deadline: Duration::from_millis(200),
