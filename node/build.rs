@@ -39,6 +39,30 @@ fn main() {
         build(workspace, &target_dir);
     }
     println!("cargo:rustc-env=FUSION_REFERENCE_WASM={}", wasm.display());
+    println!(
+        "cargo:rustc-env=FUSION_WASMTIME_VERSION={}",
+        locked_version(&workspace.join("Cargo.lock"), "wasmtime")
+    );
+}
+
+/// The version of `package` that Cargo.lock resolved. Precompiled artifacts
+/// record it: wasmtime itself only checks the major version.
+fn locked_version(lock: &Path, package: &str) -> String {
+    let text = std::fs::read_to_string(lock)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", lock.display()));
+    let wanted = format!("name = \"{package}\"");
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if line == wanted
+            && let Some(version) = lines
+                .next()
+                .and_then(|l| l.strip_prefix("version = \""))
+                .and_then(|v| v.strip_suffix('"'))
+        {
+            return version.to_owned();
+        }
+    }
+    panic!("{} does not name the package {package}", lock.display())
 }
 
 /// `<target>/wasm-modules`, beside the outer build's own directories.

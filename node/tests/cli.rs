@@ -75,3 +75,169 @@ fn unknown_type_is_a_usage_error_with_a_hint() {
         "{err}"
     );
 }
+
+/// A directory holding `minimal.wasm`, a small well-formed module.
+fn minimal_wasm() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let wat = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/modules/minimal.wat");
+    let wasm = dir.path().join("minimal.wasm");
+    std::fs::write(&wasm, wat::parse_file(wat).unwrap()).unwrap();
+    (dir, wasm)
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+#[test]
+fn compile_then_inspect_round_trips_the_reference_module() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwasm = dir.path().join("reference.cwasm");
+    let wasm = fusion_node::modules::REFERENCE_WASM;
+    let out = fusion_node(&["compile", wasm, "-o", cwasm.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.path().join("reference.cwasm.json").exists());
+
+    let out = fusion_node(&["inspect", "--json", cwasm.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&out);
+    let source = std::fs::read(wasm).unwrap();
+    assert_eq!(report["kind"], "cwasm");
+    assert_eq!(report["abi_version"], 1);
+    assert_eq!(report["loadable"], true);
+    assert_eq!(
+        report["manifest"]["source_sha256"],
+        fusion_node::host::artifact::sha256_hex(&source)
+    );
+    assert_eq!(
+        report["target"],
+        target_lexicon::Triple::host().to_string().as_str()
+    );
+    assert_eq!(report["interface"]["imports"], serde_json::json!([]));
+    let exports: Vec<&str> = report["interface"]["exports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert!(exports.contains(&"fusion_step"), "{exports:?}");
+
+    // The source describes the same module.
+    let out = fusion_node(&["inspect", "--json", wasm]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let source_report = json(&out);
+    assert_eq!(source_report["kind"], "wasm");
+    assert_eq!(source_report["sha256"], report["manifest"]["source_sha256"]);
+    assert_eq!(
+        source_report["memory_min_pages"],
+        report["memory_min_pages"]
+    );
+}
+
+#[test]
+fn inspect_refuses_a_tampered_artifact_with_the_reason() {
+    let (dir, wasm) = minimal_wasm();
+    let out = fusion_node(&["compile", wasm.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cwasm = dir.path().join("minimal.cwasm");
+    let mut bytes = std::fs::read(&cwasm).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&cwasm, bytes).unwrap();
+
+    let out = fusion_node(&["inspect", cwasm.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("would be refused") && err.contains("was modified"),
+        "{err}"
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("loadable     no: "), "{text}");
+}
+
+#[test]
+fn inspect_describes_an_aarch64_artifact_as_not_loadable_here() {
+    let (dir, wasm) = minimal_wasm();
+    let cwasm = dir.path().join("minimal-a78.cwasm");
+    let out = fusion_node(&[
+        "compile",
+        wasm.to_str().unwrap(),
+        "-o",
+        cwasm.to_str().unwrap(),
+        "--target",
+        "aarch64-unknown-linux-gnu",
+        "--cpu",
+        "cortex-a78",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = fusion_node(&["inspect", "--json", cwasm.to_str().unwrap()]);
+    let report = json(&out);
+    assert_eq!(report["target"], "aarch64-unknown-linux-gnu");
+    assert_eq!(report["cpu"], "cortex-a78");
+    assert_eq!(
+        report["manifest"]["cpu_features"],
+        serde_json::json!(["lse", "fp16", "dotprod"])
+    );
+    if cfg!(target_arch = "aarch64") {
+        return; // loadable here; the rest is about a foreign host
+    }
+    assert_eq!(out.status.code(), Some(0), "a valid artifact is described");
+    assert_eq!(report["loadable"], false);
+    let reason = report["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("not loadable on this host: compiled for aarch64-unknown-linux-gnu"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn compile_names_a_forbidden_import_and_bad_cpus() {
+    let dir = tempfile::tempdir().unwrap();
+    let wat =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hostile/forbidden_import.wat");
+    let wasm = dir.path().join("wasi.wasm");
+    std::fs::write(&wasm, wat::parse_file(wat).unwrap()).unwrap();
+    let out = fusion_node(&["compile", wasm.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("`wasi_snapshot_preview1.fd_write`"), "{err}");
+    assert!(!dir.path().join("wasi.cwasm").exists());
+
+    let out = fusion_node(&[
+        "compile",
+        wasm.to_str().unwrap(),
+        "--target",
+        "aarch64-unknown-linux-gnu",
+        "--cpu",
+        "pentium",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("unknown CPU `pentium`") && err.contains("cortex-a78"),
+        "{err}"
+    );
+}

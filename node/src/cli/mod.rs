@@ -3,12 +3,16 @@
 //! Exit codes follow ripgrep and cargo: 0 success, 1 a failure was found,
 //! 2 a usage or input error.
 
+mod compile;
+mod inspect;
 mod msgs;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// Exit code for a failure found (a module or artifact that is refused).
+pub const EXIT_FAILURE: u8 = 1;
 /// Exit code for a usage or input error.
 pub const EXIT_USAGE: u8 = 2;
 
@@ -34,6 +38,16 @@ enum Command {
     /// Inspect the ROS 2 message types the node reads and writes.
     #[command(subcommand)]
     Msgs(msgs::MsgsCommand),
+    /// Compile a fusion module ahead of time to a `.cwasm` artifact and its
+    /// manifest (`.cwasm.json`), for this host or another target.
+    ///
+    /// Example: fusion-node compile fusion.wasm --target aarch64-unknown-linux-gnu --cpu cortex-a78
+    Compile(compile::CompileArgs),
+    /// Describe a `.wasm` or `.cwasm`: ABI version, imports, exports, memory
+    /// limits, hashes, target. A `.cwasm` is verified exactly as loading
+    /// verifies it; exit code 1 and the reason when it would be refused. A
+    /// valid artifact for another target is described (exit code 0).
+    Inspect(inspect::InspectArgs),
 }
 
 /// Parses the process arguments, runs the command and maps its outcome to
@@ -42,6 +56,8 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Msgs(cmd) => msgs::run(cmd),
+        Command::Compile(args) => compile::run(args),
+        Command::Inspect(args) => inspect::run(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -62,6 +78,14 @@ pub struct CliError {
 }
 
 impl CliError {
+    /// A failure found (exit code 1).
+    pub fn failure(message: impl Into<String>) -> Self {
+        CliError {
+            message: message.into(),
+            code: EXIT_FAILURE,
+        }
+    }
+
     /// A usage or input error (exit code 2).
     pub fn usage(message: impl Into<String>) -> Self {
         CliError {

@@ -2,29 +2,56 @@
 //!
 //! The module is validated before it is instantiated: its exports and their
 //! signatures must match the ABI and its imports must be within the
-//! allow-list (empty: the reference module imports nothing). Typed handles
-//! to the exports are looked up once; a step copies the frame into the
-//! module's input buffer, calls `fusion_step` and borrows the output from
-//! the module's memory.
+//! allow-list (empty). It runs in a sandbox (memory, table and instance
+//! limits, a bounded Wasm stack, no WASI, no host functions) under a
+//! deadline enforced by epoch interruption. A step copies the frame into
+//! the module's input buffer, calls `fusion_step` and borrows the output
+//! from the module's memory. After a trap the instance is replaced by a
+//! fresh one from the same `InstancePre` and initialised again.
+//!
+//! `artifact` compiles modules ahead of time and loads `.cwasm` files only
+//! after verifying them; `cache` keeps compiled modules by content.
 
+pub mod artifact;
+pub mod cache;
+mod engine;
+mod epoch;
 mod error;
+mod instance;
 mod validate;
 
-use wasmtime::{
-    Engine, Instance, InstancePre, Linker, Memory, Module, Store, StoreLimits, StoreLimitsBuilder,
-    TypedFunc,
+use std::time::{Duration, Instant};
+
+use wasmtime::{InstancePre, Linker, Module, Store};
+
+pub use engine::{
+    CPU_MODELS, CompileTarget, CpuModel, EPOCH_TICK, EngineSettings, HostEngine,
+    MAX_WASM_STACK_BYTES, TargetError, WASMTIME_VERSION, build_engine, engine, fingerprint, hex,
+    host_has_feature,
+};
+pub use epoch::EpochTicker;
+pub use error::{HostError, MissReason, StepMiss, TrapKind};
+pub use instance::HostState;
+pub use validate::{
+    ALLOWED_IMPORTS, AbiReport, Export, ExportKind, Import, Interface, ValKind, validate,
+    validate_interface,
 };
 
-pub use error::HostError;
-pub use validate::{AbiReport, validate};
+use instance::{Exports, instantiate, unpack};
 
-/// Sandbox limits of one module instance.
+/// Sandbox limits and deadlines of one module instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Largest linear memory, in bytes.
+    /// Largest linear memory, in bytes (a `memory.grow` past it fails).
     pub memory_bytes: usize,
     /// Largest output a step may return, in bytes.
     pub max_output_bytes: usize,
+    /// Largest table, in elements.
+    pub table_elements: usize,
+    /// Time a step may take before it is interrupted.
+    pub step_deadline: Duration,
+    /// Time instantiation, the ABI version query or `fusion_init` may take.
+    pub init_deadline: Duration,
 }
 
 impl Default for Limits {
@@ -32,76 +59,80 @@ impl Default for Limits {
         Limits {
             memory_bytes: 128 << 20,
             max_output_bytes: 16 << 20,
+            table_elements: 65_536,
+            step_deadline: Duration::from_millis(10),
+            init_deadline: Duration::from_secs(1),
         }
     }
 }
 
-/// What a store carries: only its limits (the module gets no host access).
-pub struct HostState {
-    limits: StoreLimits,
-}
-
-/// The exports, looked up once per instance.
-struct Exports {
-    memory: Memory,
-    abi_version: TypedFunc<(), i32>,
-    input_buffer: TypedFunc<i32, i32>,
-    init: TypedFunc<i32, i32>,
-    step: TypedFunc<i32, i64>,
-    last_error: TypedFunc<(), i64>,
+/// A step's output, borrowed from the module's memory until the next call.
+#[derive(Debug)]
+pub struct Stepped<'a> {
+    /// The output bytes (CDR `TrackedObjects`).
+    pub output: &'a [u8],
+    /// Time from the start of the step until `fusion_step` returned.
+    pub elapsed: Duration,
 }
 
 /// One instantiated fusion module.
 pub struct ModuleHost {
+    engine: HostEngine,
     pre: InstancePre<HostState>,
     store: Store<HostState>,
     exports: Exports,
     limits: Limits,
     report: AbiReport,
-}
-
-/// The process-wide engine: configured once, shared by every module.
-pub fn engine() -> Result<Engine, HostError> {
-    let mut config = wasmtime::Config::new();
-    config.cranelift_opt_level(wasmtime::OptLevel::Speed);
-    Engine::new(&config).map_err(|e| HostError::Engine(format!("{e:#}")))
+    /// The last configuration `fusion_init` accepted, to initialise a fresh
+    /// instance after a trap.
+    config: Option<Vec<u8>>,
+    /// A trap left the instance unusable and restarting failed with this.
+    broken: Option<HostError>,
+    restarts: u64,
 }
 
 impl ModuleHost {
     /// Compiles, validates and instantiates a `.wasm` module.
-    pub fn from_wasm(engine: &Engine, wasm: &[u8], limits: Limits) -> Result<Self, HostError> {
-        let module = Module::new(engine, wasm).map_err(|e| HostError::Compile(format!("{e:#}")))?;
+    pub fn from_wasm(engine: &HostEngine, wasm: &[u8], limits: Limits) -> Result<Self, HostError> {
+        // Validate first: naming a forbidden import beats a compile error.
+        validate_interface(&Interface::from_wasm(wasm)?, ALLOWED_IMPORTS)?;
+        let module =
+            Module::new(engine.engine(), wasm).map_err(|e| HostError::Compile(format!("{e:#}")))?;
         Self::from_module(engine, &module, limits)
     }
 
     /// Validates and instantiates a compiled module.
     pub fn from_module(
-        engine: &Engine,
+        engine: &HostEngine,
         module: &Module,
         limits: Limits,
     ) -> Result<Self, HostError> {
         let report = validate(module)?;
-        let linker: Linker<HostState> = Linker::new(engine);
+        let linker: Linker<HostState> = Linker::new(engine.engine());
         let pre = linker
             .instantiate_pre(module)
             .map_err(|e| HostError::Instantiate(format!("{e:#}")))?;
-        let (mut store, exports) = instantiate(&pre, limits)?;
-        let instance_version = exports
+        let (mut store, exports) = instantiate(engine, &pre, &limits)?;
+        let version = exports
             .abi_version
             .call(&mut store, ())
-            .map_err(HostError::trap)?;
-        if instance_version != fusion_abi::ABI_VERSION as i32 {
+            .map_err(HostError::trap(fusion_abi::exports::ABI_VERSION))?;
+        if version != fusion_abi::ABI_VERSION as i32 {
             return Err(HostError::AbiVersion {
-                found: i64::from(instance_version),
+                found: i64::from(version),
                 supported: fusion_abi::ABI_VERSION,
             });
         }
         Ok(ModuleHost {
+            engine: engine.clone(),
             pre,
             store,
             exports,
             limits,
             report,
+            config: None,
+            broken: None,
+            restarts: 0,
         })
     }
 
@@ -110,25 +141,60 @@ impl ModuleHost {
         &self.report
     }
 
-    /// Starts over with a fresh instance (after a trap: the old memory may
-    /// hold a broken state).
+    /// The limits this host enforces.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// How many times a trapped instance was replaced.
+    pub fn restarts(&self) -> u64 {
+        self.restarts
+    }
+
+    /// Starts over with a fresh, uninitialised instance.
     pub fn reinstantiate(&mut self) -> Result<(), HostError> {
-        let (store, exports) = instantiate(&self.pre, self.limits)?;
+        let (store, exports) = instantiate(&self.engine, &self.pre, &self.limits)?;
         self.store = store;
         self.exports = exports;
+        self.broken = None;
         Ok(())
     }
 
-    /// Copies `bytes` into the module's input buffer and returns its length.
+    /// Replaces a trapped instance and initialises it with the last
+    /// accepted configuration. The old instance's state is lost.
+    fn restart(&mut self, cause: &HostError) -> Result<(), HostError> {
+        self.restarts += 1;
+        tracing::warn!(
+            %cause,
+            restarts = self.restarts,
+            "fusion module trapped: starting a fresh instance; its state (tracks) is lost"
+        );
+        let fresh = self
+            .reinstantiate()
+            .and_then(|()| match self.config.clone() {
+                Some(config) => self.call_init(&config),
+                None => Ok(()),
+            });
+        if let Err(e) = &fresh {
+            self.broken = Some(e.clone());
+        }
+        fresh
+    }
+
+    /// Copies `len` bytes (written by `fill`) into the module's input
+    /// buffer and returns the length as the ABI passes it.
     fn write_input(&mut self, len: usize, fill: impl FnOnce(&mut [u8])) -> Result<i32, HostError> {
         let len32 = i32::try_from(len).map_err(|_| HostError::InputTooLarge(len))?;
         let ptr = self
             .exports
             .input_buffer
             .call(&mut self.store, len32)
-            .map_err(HostError::trap)?;
+            .map_err(HostError::trap(fusion_abi::exports::INPUT_BUFFER))?;
         if ptr == 0 {
-            return Err(self.module_error("fusion_input_buffer", fusion_abi::status::NO_MEMORY));
+            return Err(self.module_error(
+                fusion_abi::exports::INPUT_BUFFER,
+                fusion_abi::status::NO_MEMORY,
+            ));
         }
         let memory = self.exports.memory.data_mut(&mut self.store);
         let start = ptr as u32 as usize;
@@ -143,16 +209,41 @@ impl ModuleHost {
         Ok(len32)
     }
 
-    /// Calls `fusion_init` with a CDR-encoded `ModuleConfig`.
+    /// Calls `fusion_init` with a CDR-encoded `ModuleConfig`, under the init
+    /// deadline. The configuration is kept to initialise a fresh instance
+    /// after a trap. A trap here leaves a fresh, uninitialised instance.
     pub fn init(&mut self, config: &[u8]) -> Result<(), HostError> {
+        if self.broken.is_some() {
+            self.reinstantiate()?;
+        }
+        match self.call_init(config) {
+            Ok(()) => {
+                self.config = Some(config.to_vec());
+                Ok(())
+            }
+            Err(e) if e.is_trap() => {
+                self.config = None;
+                // A fresh instance, so a later init starts from scratch.
+                if let Err(again) = self.reinstantiate() {
+                    self.broken = Some(again);
+                }
+                Err(e)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn call_init(&mut self, config: &[u8]) -> Result<(), HostError> {
+        let ticks = self.engine.deadline_ticks(self.limits.init_deadline);
+        self.store.set_epoch_deadline(ticks);
         let len = self.write_input(config.len(), |dst| dst.copy_from_slice(config))?;
         let status = self
             .exports
             .init
             .call(&mut self.store, len)
-            .map_err(HostError::trap)?;
+            .map_err(HostError::trap(fusion_abi::exports::INIT))?;
         if status != 0 {
-            return Err(self.module_error("fusion_init", status as u32));
+            return Err(self.module_error(fusion_abi::exports::INIT, status as u32));
         }
         Ok(())
     }
@@ -171,35 +262,88 @@ impl ModuleHost {
         frame_len: usize,
         write: impl FnOnce(&mut [u8]),
     ) -> Result<&[u8], HostError> {
+        self.run_step(frame_len, write)
+            .map(|s| s.output)
+            .map_err(|miss| miss.error)
+    }
+
+    /// Runs one frame under the step deadline and reports the output with
+    /// its time, or the miss with its reason. After a trap (the deadline
+    /// included) a fresh instance, initialised again, takes over before
+    /// this returns, so the next frame runs on time.
+    pub fn run_step(
+        &mut self,
+        frame_len: usize,
+        write: impl FnOnce(&mut [u8]),
+    ) -> Result<Stepped<'_>, StepMiss> {
+        let start = Instant::now();
+        if let Some(cause) = self.broken.take()
+            && let Err(error) = self.restart(&cause)
+        {
+            return Err(StepMiss {
+                reason: MissReason::RestartFailed,
+                elapsed: start.elapsed(),
+                error,
+                restarted: false,
+            });
+        }
+        let ticks = self.engine.deadline_ticks(self.limits.step_deadline);
+        self.store.set_epoch_deadline(ticks);
+        let result = self.call_step(frame_len, write);
+        let elapsed = start.elapsed();
+        match result {
+            Ok((ptr, len)) => Ok(Stepped {
+                output: &self.exports.memory.data(&self.store)[ptr..ptr + len],
+                elapsed,
+            }),
+            Err(error) => {
+                let restarted = error.is_trap() && self.restart(&error).is_ok();
+                Err(StepMiss {
+                    reason: MissReason::of(&error),
+                    elapsed,
+                    error,
+                    restarted,
+                })
+            }
+        }
+    }
+
+    /// Calls `fusion_step` and checks the output's place; returns it as
+    /// (pointer, length).
+    fn call_step(
+        &mut self,
+        frame_len: usize,
+        write: impl FnOnce(&mut [u8]),
+    ) -> Result<(usize, usize), HostError> {
         let len = self.write_input(frame_len, write)?;
         let packed = self
             .exports
             .step
             .call(&mut self.store, len)
-            .map_err(HostError::trap)?;
+            .map_err(HostError::trap(fusion_abi::exports::STEP))?;
         if packed < 0 {
-            return Err(self.module_error("fusion_step", (-packed) as u32));
+            let code = u32::try_from(packed.unsigned_abs()).unwrap_or(u32::MAX);
+            return Err(self.module_error(fusion_abi::exports::STEP, code));
         }
-        let (ptr, len) = (
-            (packed as u64 & 0xffff_ffff) as usize,
-            (packed as u64 >> 32) as usize,
-        );
+        let (ptr, len) = unpack(packed);
         if len > self.limits.max_output_bytes {
             return Err(HostError::OutputTooLarge {
                 len,
                 limit: self.limits.max_output_bytes,
             });
         }
-        let memory = self.exports.memory.data(&self.store);
-        memory.get(ptr..ptr + len).ok_or(HostError::OutOfBounds {
-            what: "output",
-            ptr: ptr as u64,
-            len: len as u64,
-        })
+        if ptr + len > self.exports.memory.data_size(&self.store) {
+            return Err(HostError::OutOfBounds {
+                what: "output",
+                ptr: ptr as u64,
+                len: len as u64,
+            });
+        }
+        Ok((ptr, len))
     }
 
     /// The module's message for its last failure, or a placeholder when it
-    /// cannot be read.
+    /// cannot be read. Runs under whatever deadline the caller set.
     fn module_error(&mut self, export: &'static str, code: u32) -> HostError {
         let message = self
             .exports
@@ -207,10 +351,7 @@ impl ModuleHost {
             .call(&mut self.store, ())
             .ok()
             .and_then(|packed| {
-                let (ptr, len) = (
-                    (packed as u64 & 0xffff_ffff) as usize,
-                    (packed as u64 >> 32) as usize,
-                );
+                let (ptr, len) = unpack(packed);
                 let memory = self.exports.memory.data(&self.store);
                 let bytes = memory.get(ptr..ptr + len.min(4096))?;
                 Some(String::from_utf8_lossy(bytes).into_owned())
@@ -227,44 +368,4 @@ impl ModuleHost {
     pub fn memory_size(&self) -> usize {
         self.exports.memory.data_size(&self.store)
     }
-}
-
-fn instantiate(
-    pre: &InstancePre<HostState>,
-    limits: Limits,
-) -> Result<(Store<HostState>, Exports), HostError> {
-    let state = HostState {
-        limits: StoreLimitsBuilder::new()
-            .memory_size(limits.memory_bytes)
-            .instances(1)
-            .tables(1)
-            .memories(1)
-            .build(),
-    };
-    let mut store = Store::new(pre.module().engine(), state);
-    store.limiter(|s| &mut s.limits);
-    let instance: Instance = pre
-        .instantiate(&mut store)
-        .map_err(|e| HostError::Instantiate(format!("{e:#}")))?;
-    let exports = Exports {
-        memory: instance
-            .get_memory(&mut store, fusion_abi::exports::MEMORY)
-            .ok_or(HostError::MissingExport(fusion_abi::exports::MEMORY))?,
-        abi_version: typed(&instance, &mut store, fusion_abi::exports::ABI_VERSION)?,
-        input_buffer: typed(&instance, &mut store, fusion_abi::exports::INPUT_BUFFER)?,
-        init: typed(&instance, &mut store, fusion_abi::exports::INIT)?,
-        step: typed(&instance, &mut store, fusion_abi::exports::STEP)?,
-        last_error: typed(&instance, &mut store, fusion_abi::exports::LAST_ERROR)?,
-    };
-    Ok((store, exports))
-}
-
-fn typed<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
-    instance: &Instance,
-    store: &mut Store<HostState>,
-    name: &'static str,
-) -> Result<TypedFunc<P, R>, HostError> {
-    instance
-        .get_typed_func::<P, R>(&mut *store, name)
-        .map_err(|_| HostError::MissingExport(name))
 }

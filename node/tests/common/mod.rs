@@ -1,0 +1,66 @@
+//! Helpers shared by the host's integration tests: one host engine and the
+//! reference module compiled once per test binary (through a compile cache
+//! under Cargo's scratch directory, so later runs start warm), and a check
+//! that the reference module still fuses good frames.
+
+#![allow(dead_code)] // each test binary uses a different part
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use fusion_abi::NativeModule;
+use fusion_node::host::cache::CompileCache;
+use fusion_node::host::{HostEngine, Limits, ModuleHost, engine};
+use fusion_reference::ReferenceModule;
+use fusion_sim::{FrameGenerator, LidarModel, Scene, default_rig};
+use wasmtime::Module;
+
+/// The host engine and the reference module compiled by it.
+pub fn shared() -> &'static (HostEngine, Module) {
+    static SHARED: OnceLock<(HostEngine, Module)> = OnceLock::new();
+    SHARED.get_or_init(|| {
+        let engine = engine().unwrap();
+        let wasm = std::fs::read(fusion_node::modules::REFERENCE_WASM).unwrap();
+        let cache = CompileCache::new(Path::new(env!("CARGO_TARGET_TMPDIR")).join("module-cache"));
+        let (module, _) = cache.load(&engine, &wasm).unwrap();
+        (engine, module)
+    })
+}
+
+/// The binary Wasm of a test module: `hostile/NAME.wat` or
+/// `modules/NAME.wat` under `node/tests`.
+pub fn wat(name: &str) -> Vec<u8> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let path: PathBuf = ["hostile", "modules"]
+        .iter()
+        .map(|d| dir.join(d).join(format!("{name}.wat")))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| panic!("no test module {name}.wat"));
+    wat::parse_file(&path).unwrap()
+}
+
+/// Runs the reference module on `engine` over a few simulated frames and
+/// checks that its output matches the native build's byte for byte.
+pub fn assert_reference_fuses_good_frames(engine: &HostEngine, module: &Module) {
+    let mut frames = FrameGenerator::new(Scene::crossing(), default_rig(), LidarModel::small(), 7);
+    let config = fusion_msgs::encode(&frames.module_config(Vec::new())).unwrap();
+    let mut native = NativeModule::<ReferenceModule>::init(&config).unwrap();
+    let mut host = ModuleHost::from_module(engine, module, Limits::default()).unwrap();
+    host.init(&config).unwrap();
+    for _ in 0..3 {
+        let frame = frames.next(0.1);
+        let expected = native.step(&frame.frame_bytes).unwrap().to_vec();
+        let stepped = host
+            .run_step(frame.frame_bytes.len(), |d| {
+                d.copy_from_slice(&frame.frame_bytes)
+            })
+            .unwrap();
+        assert_eq!(stepped.output, expected, "frame {}", frame.sequence);
+    }
+}
+
+/// [`assert_reference_fuses_good_frames`] on the shared engine.
+pub fn assert_reference_still_works() {
+    let (engine, module) = shared();
+    assert_reference_fuses_good_frames(engine, module);
+}
