@@ -39,6 +39,7 @@ pub struct RadarFrontEnd {
     /// Return indices sorted by x, and their x, for neighbour searches.
     order: Vec<u32>,
     sorted_x: Vec<f64>,
+    by_x: Vec<(f64, u32)>,
 }
 
 impl RadarFrontEnd {
@@ -56,6 +57,7 @@ impl RadarFrontEnd {
             members: Vec::with_capacity(64),
             order: Vec::with_capacity(2048),
             sorted_x: Vec::with_capacity(2048),
+            by_x: Vec::with_capacity(2048),
         }
     }
 
@@ -107,16 +109,30 @@ impl RadarFrontEnd {
     }
 
     /// Gives each detection the Doppler of the nearest return inside its
-    /// box grown by the gate.
+    /// box grown by the gate, and marks every return on or near the box as
+    /// used.
     pub fn attach(&mut self, detections: &mut [Detection]) {
         for det in detections.iter_mut() {
             let (cos, sin) = (libm::cos(det.yaw), libm::sin(det.yaw));
+            let (half_l, half_w) = (det.length / 2.0, det.width / 2.0);
+            // Every return near the box (gated distance to its outline) is
+            // within half a diagonal plus the gate of its centre; the
+            // margin covers rounding. Most returns fail this cheap test.
+            let near = crate::geometry::sqrt(half_l * half_l + half_w * half_w) + self.gate + 0.5;
+            let reach = half_l.max1(half_w) + self.gate;
             let mut best: Option<(f64, usize)> = None;
-            for (i, r) in self.returns.iter().enumerate() {
+            for (i, r) in self.returns.iter_mut().enumerate() {
                 let (dx, dy) = (r.x - det.x, r.y - det.y);
+                let d2 = dx * dx + dy * dy;
+                if d2 > near * near {
+                    continue;
+                }
+                if d2 <= reach * reach {
+                    r.used = true;
+                }
                 let (along, across) = (dx * cos + dy * sin, -dx * sin + dy * cos);
-                let outside_l = (along.abs() - det.length / 2.0).max1(0.0);
-                let outside_w = (across.abs() - det.width / 2.0).max1(0.0);
+                let outside_l = (along.abs() - half_l).max1(0.0);
+                let outside_w = (across.abs() - half_w).max1(0.0);
                 let d = crate::geometry::sqrt(outside_l * outside_l + outside_w * outside_w);
                 if d <= self.gate && best.is_none_or(|(bd, _)| d < bd) {
                     best = Some((d, i));
@@ -125,14 +141,6 @@ impl RadarFrontEnd {
             if let Some((_, i)) = best {
                 det.radial = Some(self.returns[i].radial);
                 det.sources |= source::RADAR;
-            }
-            // Every return on or near the box belongs to it.
-            for r in self.returns.iter_mut() {
-                let (dx, dy) = (r.x - det.x, r.y - det.y);
-                let reach = det.length.max1(det.width) / 2.0 + self.gate;
-                if dx * dx + dy * dy <= reach * reach {
-                    r.used = true;
-                }
             }
         }
     }
@@ -143,18 +151,17 @@ impl RadarFrontEnd {
         let beyond = self.radar_only_range * self.radar_only_range;
         // Returns by x (ties by index: a total order, so the result does not
         // depend on the sort algorithm).
+        // Sorting (x, index) pairs compares in place, without a lookup
+        // through the index per comparison.
+        self.by_x.clear();
+        self.by_x
+            .extend(self.returns.iter().enumerate().map(|(i, r)| (r.x, i as u32)));
+        self.by_x
+            .sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         self.order.clear();
-        self.order.extend(0..self.returns.len() as u32);
-        let returns = &self.returns;
-        self.order.sort_unstable_by(|&a, &b| {
-            returns[a as usize]
-                .x
-                .total_cmp(&returns[b as usize].x)
-                .then(a.cmp(&b))
-        });
+        self.order.extend(self.by_x.iter().map(|&(_, i)| i));
         self.sorted_x.clear();
-        self.sorted_x
-            .extend(self.order.iter().map(|&i| returns[i as usize].x));
+        self.sorted_x.extend(self.by_x.iter().map(|&(x, _)| x));
         for seed in 0..self.returns.len() {
             let s = self.returns[seed];
             if s.used || s.x * s.x + s.y * s.y < beyond {

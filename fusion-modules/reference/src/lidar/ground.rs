@@ -64,14 +64,31 @@ pub(super) struct GroundGrid {
     minima: Minima,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Minima {
+    /// Room for every cell; the first `len` hold minima.
     x: Vec<f64>,
     y: Vec<f64>,
     z: Vec<f64>,
+    len: usize,
 }
 
 impl Minima {
+    fn with_room(cells: usize) -> Self {
+        Minima {
+            x: vec![0.0; cells],
+            y: vec![0.0; cells],
+            z: vec![0.0; cells],
+            len: 0,
+        }
+    }
+
+    /// The minima as (x, y, z) slices.
+    fn slices(&self) -> (&[f64], &[f64], &[f64]) {
+        let n = self.len;
+        (&self.x[..n], &self.y[..n], &self.z[..n])
+    }
+
     fn get(&self, i: usize) -> Vector3<f64> {
         Vector3::new(self.x[i], self.y[i], self.z[i])
     }
@@ -83,9 +100,10 @@ impl Minima {
         const GROUP: usize = 8;
         let (a, b, c) = (plane.a, plane.b, plane.c);
         let near = |x: f64, y: f64, z: f64| u32::from((z - (a * x + b * y + c)).abs() < INLIER_M);
-        let (xs, x_rest) = self.x.as_chunks::<GROUP>();
-        let (ys, y_rest) = self.y.as_chunks::<GROUP>();
-        let (zs, z_rest) = self.z.as_chunks::<GROUP>();
+        let (x, y, z) = self.slices();
+        let (xs, x_rest) = x.as_chunks::<GROUP>();
+        let (ys, y_rest) = y.as_chunks::<GROUP>();
+        let (zs, z_rest) = z.as_chunks::<GROUP>();
         let mut count = 0;
         for ((x, y), z) in xs.iter().zip(ys).zip(zs) {
             let mut group = 0;
@@ -104,10 +122,10 @@ impl Minima {
     /// Whether each minimum is within `INLIER_M` of `plane`, in cell order.
     fn inlier_flags<'a>(&'a self, plane: &'a Plane) -> impl Iterator<Item = bool> + 'a {
         let (a, b, c) = (plane.a, plane.b, plane.c);
-        self.x
-            .iter()
-            .zip(&self.y)
-            .zip(&self.z)
+        let (x, y, z) = self.slices();
+        x.iter()
+            .zip(y)
+            .zip(z)
             .map(move |((&x, &y), &z)| (z - (a * x + b * y + c)).abs() < INLIER_M)
     }
 }
@@ -122,7 +140,7 @@ impl GroundGrid {
             per_side,
             max_slope: libm::tan(max_slope),
             lowest: vec![f32::INFINITY; per_side * per_side],
-            minima: Minima::default(),
+            minima: Minima::with_room(per_side * per_side),
         }
     }
 
@@ -139,19 +157,22 @@ impl GroundGrid {
     /// Collects the cell minima at their cells' centres.
     fn gather(&mut self) {
         let m = &mut self.minima;
-        m.x.clear();
-        m.y.clear();
-        m.z.clear();
         let centre = |i: usize| f64::from((i as f32 + 0.5) * self.cell - self.range);
+        // Branch-free: every cell is written at the next free slot, which
+        // only advances past cells with a point.
+        let mut n = 0;
         for (iy, row) in self.lowest.chunks_exact(self.per_side).enumerate() {
             for (ix, &z) in row.iter().enumerate() {
-                if z.is_finite() {
-                    m.x.push(centre(ix));
-                    m.y.push(centre(iy));
-                    m.z.push(f64::from(z));
+                // n never passes the cell's own index: the slot exists.
+                if let (Some(sx), Some(sy), Some(sz)) =
+                    (m.x.get_mut(n), m.y.get_mut(n), m.z.get_mut(n))
+                {
+                    (*sx, *sy, *sz) = (centre(ix), centre(iy), f64::from(z));
                 }
+                n += usize::from(z.is_finite());
             }
         }
+        m.len = n;
     }
 
     /// RANSAC over the cell minima, refined by least squares on the
@@ -159,7 +180,7 @@ impl GroundGrid {
     /// data cannot support a plane.
     pub(super) fn fit(&mut self) -> Plane {
         self.gather();
-        let n = self.minima.x.len();
+        let n = self.minima.len;
         if n < 3 {
             return Plane::default();
         }
