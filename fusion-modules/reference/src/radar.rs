@@ -154,8 +154,12 @@ impl RadarFrontEnd {
         // Sorting (x, index) pairs compares in place, without a lookup
         // through the index per comparison.
         self.by_x.clear();
-        self.by_x
-            .extend(self.returns.iter().enumerate().map(|(i, r)| (r.x, i as u32)));
+        self.by_x.extend(
+            self.returns
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.x, i as u32)),
+        );
         self.by_x
             .sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         self.order.clear();
