@@ -5,6 +5,11 @@
 //! `cargo bench --bench reference` prints p50/p99/max per build, the
 //! Wasm/native speed ratio and the `.wasm` size; BENCHMARKS.md has the
 //! figures.
+//!
+//! Two Wasm runs: through `ModuleHost` on the node's engine (epoch
+//! interruption on, as in production), and on a bare wasmtime engine with
+//! the same settings but no interruption checks, which shows what the
+//! preemption costs.
 
 use std::time::Instant;
 
@@ -120,7 +125,7 @@ impl Timings {
     fn print(&self) {
         let h = &self.hist;
         println!(
-            "{:<8} p50 {:>7.3} ms  p99 {:>7.3} ms  max {:>7.3} ms  mean {:>7.3} ms  ({} steps, {} output bytes)",
+            "{:<30} p50 {:>7.3} ms  p99 {:>7.3} ms  max {:>7.3} ms  mean {:>7.3} ms  ({} steps, {} output bytes)",
             self.name,
             h.value_at_quantile(0.5) as f64 / 1e6,
             h.value_at_quantile(0.99) as f64 / 1e6,
@@ -132,26 +137,78 @@ impl Timings {
     }
 }
 
-/// Steps both builds on every frame, one after the other, so that the
-/// machine's noise falls on both alike; checks their outputs agree.
+/// The module on a bare wasmtime engine: the node's code-generation
+/// settings without epoch interruption.
+struct BareWasm {
+    store: wasmtime::Store<()>,
+    memory: wasmtime::Memory,
+    input: wasmtime::TypedFunc<i32, i32>,
+    step: wasmtime::TypedFunc<i32, i64>,
+}
+
+impl BareWasm {
+    fn new(wasm: &[u8], config: &[u8]) -> Self {
+        let mut c = wasmtime::Config::new();
+        c.cranelift_opt_level(wasmtime::OptLevel::Speed);
+        c.wasm_simd(true);
+        c.native_unwind_info(false);
+        let engine = wasmtime::Engine::new(&c).unwrap();
+        let module = wasmtime::Module::new(&engine, wasm).unwrap();
+        let mut store = wasmtime::Store::new(&engine, ());
+        let instance = wasmtime::Instance::new(&mut store, &module, &[]).unwrap();
+        let memory = instance.get_memory(&mut store, "memory").unwrap();
+        let input = instance.get_typed_func(&mut store, "fusion_input_buffer").unwrap();
+        let step = instance.get_typed_func(&mut store, "fusion_step").unwrap();
+        let init = instance.get_typed_func::<i32, i32>(&mut store, "fusion_init").unwrap();
+        let mut bare = BareWasm { store, memory, input, step };
+        let len = bare.write(config);
+        assert_eq!(init.call(&mut bare.store, len).unwrap(), 0);
+        bare
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> i32 {
+        let len = bytes.len() as i32;
+        let at = self.input.call(&mut self.store, len).unwrap() as usize;
+        self.memory.data_mut(&mut self.store)[at..at + bytes.len()].copy_from_slice(bytes);
+        len
+    }
+
+    fn step(&mut self, frame: &[u8]) -> &[u8] {
+        let len = self.write(frame);
+        let packed = self.step.call(&mut self.store, len).unwrap() as u64;
+        let (at, len) = ((packed & 0xffff_ffff) as usize, (packed >> 32) as usize);
+        &self.memory.data(&self.store)[at..at + len]
+    }
+}
+
+/// Steps every build on every frame, one after the other, so that the
+/// machine's noise falls on all alike; checks their outputs agree.
 fn measure(
     frames: &mut [Vec<u8>],
     native: &mut NativeModule<ReferenceModule>,
     host: &mut ModuleHost,
-) -> (Timings, Timings) {
-    let (mut n, mut w) = (Timings::new("native"), Timings::new("wasm"));
+    bare: &mut BareWasm,
+) -> [Timings; 3] {
+    let mut t = [
+        Timings::new("native"),
+        Timings::new("wasm"),
+        Timings::new("wasm, no interruption checks"),
+    ];
     let mut stamp = 1_700_000_000_000_000_000i64;
     for round in 0..ROUNDS {
         for frame in frames.iter_mut() {
             stamp += 100_000_000;
             restamp(frame, stamp);
             let record = round > 0; // round 0 warms caches and buffers
+            let [n, w, b] = &mut t;
             let a = n.time(record, || native.step(frame).unwrap());
-            let b = w.time(record, || host.step(frame).unwrap());
-            assert!(a == b, "native and Wasm outputs differ at stamp {stamp}");
+            let out = w.time(record, || host.step(frame).unwrap());
+            assert!(a == out, "native and Wasm outputs differ at stamp {stamp}");
+            let out = b.time(record, || bare.step(frame));
+            assert!(a == out, "native and bare Wasm outputs differ at stamp {stamp}");
         }
     }
-    (n, w)
+    t
 }
 
 fn main() {
@@ -175,16 +232,26 @@ fn main() {
     let precompiled = engine.precompile_module(&wasm).unwrap();
     // SAFETY: the bytes were produced just above by this engine.
     let module = unsafe { wasmtime::Module::deserialize(&engine, &precompiled) }.unwrap();
-    let mut host = ModuleHost::from_module(&engine, &module, Limits::default()).unwrap();
+    // A generous deadline: this measures speed; on a busy machine a step
+    // can be descheduled past 10 ms, and the bench must not stop there.
+    let limits = Limits {
+        step_deadline: std::time::Duration::from_secs(1),
+        ..Limits::default()
+    };
+    let mut host = ModuleHost::from_module(&engine, &module, limits).unwrap();
     host.init(&config).unwrap();
 
-    let (native_times, wasm_times) = measure(&mut frames, &mut native, &mut host);
-    native_times.print();
-    wasm_times.print();
-    let (native_hist, wasm_hist) = (&native_times.hist, &wasm_times.hist);
-    println!(
-        "wasm/native speed: {:.3} (mean), {:.3} (p50)",
-        native_hist.mean() / wasm_hist.mean(),
-        native_hist.value_at_quantile(0.5) as f64 / wasm_hist.value_at_quantile(0.5) as f64
-    );
+    let mut bare = BareWasm::new(&wasm, &config);
+
+    let timings = measure(&mut frames, &mut native, &mut host, &mut bare);
+    timings.iter().for_each(Timings::print);
+    let native = &timings[0].hist;
+    for wasm in &timings[1..] {
+        println!(
+            "{}: wasm/native speed {:.3} (mean), {:.3} (p50)",
+            wasm.name,
+            native.mean() / wasm.hist.mean(),
+            native.value_at_quantile(0.5) as f64 / wasm.hist.value_at_quantile(0.5) as f64
+        );
+    }
 }
