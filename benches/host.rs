@@ -171,7 +171,10 @@ fn preemption(engine: &HostEngine, runs: usize) {
         hist.record(late.as_nanos().max(1) as u64).unwrap();
     }
     report("preemption latency after a 5 ms deadline", &hist);
-    println!("  -> (the step started at a random phase of the epoch tick)");
+    println!(
+        "  -> (the step started at a random phase of the epoch tick; ticker at real-time priority: {})",
+        engine.ticker_is_realtime()
+    );
 }
 
 fn cross_compile(wasm: &[u8], runs: usize) {

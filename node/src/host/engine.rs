@@ -24,7 +24,7 @@ use super::epoch::EpochTicker;
 pub const WASMTIME_VERSION: &str = env!("FUSION_WASMTIME_VERSION");
 
 /// How often the epoch ticker advances the engine's epoch.
-pub const EPOCH_TICK: Duration = Duration::from_millis(1);
+pub const EPOCH_TICK: Duration = Duration::from_micros(250);
 
 /// The Wasm stack a module may use; deeper recursion traps as a stack
 /// overflow instead of growing into the host's stack.
@@ -391,6 +391,12 @@ impl HostEngine {
     /// The wasmtime engine.
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// Whether the epoch ticker runs at a real-time priority (see
+    /// [`EpochTicker::is_realtime`]).
+    pub fn ticker_is_realtime(&self) -> bool {
+        self.ticker.is_realtime()
     }
 
     /// The epoch tick.

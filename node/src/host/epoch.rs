@@ -29,6 +29,8 @@ struct Shared {
     /// Ticks issued so far (after the engine's epoch was advanced).
     issued: AtomicU64,
     stop: AtomicBool,
+    /// Whether the thread runs under a real-time scheduling policy.
+    realtime: AtomicBool,
 }
 
 impl EpochTicker {
@@ -40,6 +42,7 @@ impl EpochTicker {
             period_ns: u64::try_from(period.as_nanos()).unwrap_or(u64::MAX).max(1),
             issued: AtomicU64::new(0),
             stop: AtomicBool::new(false),
+            realtime: AtomicBool::new(false),
         });
         let theirs = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
@@ -49,6 +52,13 @@ impl EpochTicker {
             shared,
             thread: Some(thread),
         })
+    }
+
+    /// Whether the ticker got a real-time priority (`SCHED_FIFO`). Without
+    /// one, a busy machine can wake it late, and preemption comes late by
+    /// as much.
+    pub fn is_realtime(&self) -> bool {
+        self.shared.realtime.load(Ordering::Relaxed)
     }
 
     /// The tick period.
@@ -75,6 +85,13 @@ impl EpochTicker {
 /// Advances the epoch once per elapsed period, counted from the start, so
 /// that a late wake-up catches up: the epoch measures time, not wake-ups.
 fn tick(engine: &Engine, shared: &Shared) {
+    let realtime = raise_priority();
+    shared.realtime.store(realtime, Ordering::Relaxed);
+    if !realtime {
+        tracing::debug!(
+            "the epoch ticker runs at normal priority: preemption may come late on a busy machine"
+        );
+    }
     let (start, period_ns, stop) = (shared.start, shared.period_ns, &shared.stop);
     let mut ticks: u64 = 0;
     while !stop.load(Ordering::Relaxed) {
@@ -91,6 +108,23 @@ fn tick(engine: &Engine, shared: &Shared) {
             shared.issued.store(ticks, Ordering::Release);
         }
     }
+}
+
+/// Moves the calling thread to `SCHED_FIFO`, the lowest real-time
+/// priority but one: the ticker then preempts ordinary work on its core
+/// when it wakes, as a watchdog on a vehicle computer should. Needs
+/// `CAP_SYS_NICE` (or root); without it the thread stays as it was.
+#[cfg(target_os = "linux")]
+fn raise_priority() -> bool {
+    let param = libc::sched_param { sched_priority: 2 };
+    // SAFETY: pthread_self() is the calling thread and `param` is a valid
+    // sched_param; the call changes only this thread's scheduling.
+    unsafe { libc::pthread_setschedparam(libc::pthread_self(), libc::SCHED_FIFO, &param) == 0 }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn raise_priority() -> bool {
+    false
 }
 
 impl Drop for EpochTicker {
