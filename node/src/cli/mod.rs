@@ -3,6 +3,7 @@
 //! Exit codes follow ripgrep and cargo: 0 success, 1 a failure was found,
 //! 2 a usage or input error.
 
+mod check_launch;
 mod msgs;
 
 use std::process::ExitCode;
@@ -34,6 +35,8 @@ enum Command {
     /// Inspect the ROS 2 message types the node reads and writes.
     #[command(subcommand)]
     Msgs(msgs::MsgsCommand),
+    /// Validate a launch file without running it.
+    CheckLaunch(check_launch::CheckLaunchArgs),
 }
 
 /// Parses the process arguments, runs the command and maps its outcome to
@@ -42,6 +45,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Msgs(cmd) => msgs::run(cmd),
+        Command::CheckLaunch(args) => check_launch::run(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -60,7 +60,7 @@ pub fn format_duration(d: Duration) -> String {
     let ns = d.as_nanos();
     let (name, scale) = [("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000)]
         .into_iter()
-        .find(|(_, scale)| ns % scale == 0 && ns > 0)
+        .find(|(_, scale)| ns.is_multiple_of(*scale) && ns > 0)
         .unwrap_or(("ns", 1));
     format!("{}{name}", ns / scale)
 }
@@ -70,7 +70,7 @@ pub fn format_size(bytes: u64) -> String {
     let (name, scale) = SIZE_UNITS
         .iter()
         .rev()
-        .find(|(_, scale)| u128::from(bytes) % scale == 0 && bytes > 0)
+        .find(|(_, scale)| u128::from(bytes).is_multiple_of(*scale) && bytes > 0)
         .copied()
         .unwrap_or(("B", 1));
     format!("{}{name}", u128::from(bytes) / scale)

@@ -158,15 +158,8 @@ impl Validator<'_> {
 
     /// Checks that `path` can be opened and read; returns its first bytes.
     fn readable(&self, span: Range<usize>, what: &'static str, path: &Path) -> Result<[u8; 4]> {
-        let mut magic = [0; 4];
-        let read = std::fs::File::open(path).and_then(|f| {
-            let mut n = 0;
-            for b in f.bytes().take(4) {
-                magic[n] = b?;
-                n += 1;
-            }
-            Ok(())
-        });
+        let mut head = Vec::with_capacity(4);
+        let read = std::fs::File::open(path).and_then(|f| f.take(4).read_to_end(&mut head));
         read.map_err(|source| {
             self.site.at(
                 span,
@@ -177,6 +170,8 @@ impl Validator<'_> {
                 },
             )
         })?;
+        let mut magic = [0; 4];
+        magic[..head.len()].copy_from_slice(&head);
         Ok(magic)
     }
 
@@ -663,7 +658,7 @@ impl Validator<'_> {
                 .into_iter()
                 .flatten()
                 .map(Spanned::span)
-                .last()
+                .next_back()
                 .unwrap_or(0..0);
             return Err(self.err(span, "the three output topics must differ"));
         }
