@@ -20,14 +20,35 @@ fn shipped(name: &str) -> PathBuf {
 }
 
 #[test]
-fn shipped_launch_files_pass() {
-    for (name, sensors) in [("default.toml", 8), ("minimal.toml", 1)] {
-        let out = check_launch(&shipped(name));
+fn every_shipped_launch_file_passes() {
+    let mut checked = Vec::new();
+    for entry in std::fs::read_dir(shipped("")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let out = check_launch(&path);
         let stdout = String::from_utf8(out.stdout).unwrap();
         let stderr = String::from_utf8(out.stderr).unwrap();
-        assert_eq!(out.status.code(), Some(0), "{name}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{}: {stderr}", path.display());
         assert!(stderr.is_empty(), "{stderr}");
         assert!(stdout.lines().next().unwrap().ends_with(": ok"), "{stdout}");
+        checked.push((path.file_name().unwrap().to_owned(), stdout));
+    }
+    checked.sort();
+    let names: Vec<_> = checked.iter().map(|(n, _)| n.to_str().unwrap()).collect();
+    assert!(
+        names.contains(&"default.toml") && names.contains(&"minimal.toml"),
+        "{names:?}"
+    );
+    for (name, stdout) in &checked {
+        let sensors = if name == "default.toml" {
+            8
+        } else if name == "minimal.toml" {
+            1
+        } else {
+            continue;
+        };
         assert!(
             stdout.contains(&format!("sensors   {sensors}\n")),
             "{stdout}"

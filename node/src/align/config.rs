@@ -146,7 +146,9 @@ impl TriggerConfig {
 /// Parameters of the `approximate_time` policy, as in message_filters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApproximateTimeConfig {
-    /// Messages kept per sensor (message_filters' `queue_size`).
+    /// Messages kept per sensor (message_filters' `queue_size`). 1 behaves
+    /// as upstream, which can starve for good on some streams; launch files
+    /// require at least 2.
     pub queue_size: usize,
     /// Widest set accepted (`max_interval_duration`); `None`: unbounded.
     pub max_interval_ns: Option<i64>,
