@@ -25,7 +25,7 @@ impl Validator<'_> {
             _ => {
                 return Err(self.err(
                     raw.path.span(),
-                    format!("module `{given}` must be a .wasm file or a .cwasm file from `fusion-node compile`"),
+                    format!("module `{given}` must be a .wasm file or a .cwasm file precompiled by wasmtime"),
                 ));
             }
         };
