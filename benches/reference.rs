@@ -157,10 +157,19 @@ impl BareWasm {
         let mut store = wasmtime::Store::new(&engine, ());
         let instance = wasmtime::Instance::new(&mut store, &module, &[]).unwrap();
         let memory = instance.get_memory(&mut store, "memory").unwrap();
-        let input = instance.get_typed_func(&mut store, "fusion_input_buffer").unwrap();
+        let input = instance
+            .get_typed_func(&mut store, "fusion_input_buffer")
+            .unwrap();
         let step = instance.get_typed_func(&mut store, "fusion_step").unwrap();
-        let init = instance.get_typed_func::<i32, i32>(&mut store, "fusion_init").unwrap();
-        let mut bare = BareWasm { store, memory, input, step };
+        let init = instance
+            .get_typed_func::<i32, i32>(&mut store, "fusion_init")
+            .unwrap();
+        let mut bare = BareWasm {
+            store,
+            memory,
+            input,
+            step,
+        };
         let len = bare.write(config);
         assert_eq!(init.call(&mut bare.store, len).unwrap(), 0);
         bare
@@ -205,7 +214,10 @@ fn measure(
             let out = w.time(record, || host.step(frame).unwrap());
             assert!(a == out, "native and Wasm outputs differ at stamp {stamp}");
             let out = b.time(record, || bare.step(frame));
-            assert!(a == out, "native and bare Wasm outputs differ at stamp {stamp}");
+            assert!(
+                a == out,
+                "native and bare Wasm outputs differ at stamp {stamp}"
+            );
         }
     }
     t

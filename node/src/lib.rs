@@ -4,6 +4,8 @@
 //! line, I/O, scheduling and (in later modules) the Wasm module host. Wire
 //! types come from `fusion-msgs`.
 
+pub mod align;
 pub mod cli;
 pub mod host;
+pub mod launch;
 pub mod modules;

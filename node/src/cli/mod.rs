@@ -3,6 +3,7 @@
 //! Exit codes follow ripgrep and cargo: 0 success, 1 a failure was found,
 //! 2 a usage or input error.
 
+mod check_launch;
 mod compile;
 mod inspect;
 mod msgs;
@@ -48,6 +49,8 @@ enum Command {
     /// verifies it; exit code 1 and the reason when it would be refused. A
     /// valid artifact for another target is described (exit code 0).
     Inspect(inspect::InspectArgs),
+    /// Validate a launch file without running it.
+    CheckLaunch(check_launch::CheckLaunchArgs),
 }
 
 /// Parses the process arguments, runs the command and maps its outcome to
@@ -58,6 +61,7 @@ pub fn main() -> ExitCode {
         Command::Msgs(cmd) => msgs::run(cmd),
         Command::Compile(args) => compile::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::CheckLaunch(args) => check_launch::run(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
