@@ -6,7 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{assert_reference_still_works, shared, wat};
+use common::{assert_reference_still_works, functional_limits, shared, wat};
 use fusion_node::host::artifact::{
     self, ArtifactError, LoadOrigin, Manifest, load, manifest_path, verify_and_deserialize,
 };
@@ -35,7 +35,7 @@ fn compiled_minimal(with_source: bool) -> (TempDir, PathBuf) {
 fn runs(cwasm: &Path) -> LoadOrigin {
     let (engine, _) = shared();
     let loaded = load(engine, cwasm, None).unwrap();
-    let mut host = ModuleHost::from_module(engine, &loaded.module, Limits::default()).unwrap();
+    let mut host = ModuleHost::from_module(engine, &loaded.module, functional_limits()).unwrap();
     host.init(b"config").unwrap();
     assert_eq!(host.step(b"frame").unwrap(), b"ok1");
     loaded.origin
@@ -162,7 +162,7 @@ fn modified_source_makes_the_artifact_stale_and_is_compiled_instead() {
         }
         other => panic!("{other:?}"),
     }
-    let mut host = ModuleHost::from_module(engine, &loaded.module, Limits::default()).unwrap();
+    let mut host = ModuleHost::from_module(engine, &loaded.module, functional_limits()).unwrap();
     host.init(b"config").unwrap();
     assert_eq!(host.step(b"frame").unwrap(), b"OK1", "the new source runs");
     assert_reference_still_works();
@@ -248,7 +248,7 @@ fn cache_misses_then_hits_and_rebuilds_a_corrupt_entry() {
     assert_eq!(outcome, CacheOutcome::Miss);
     let (module, outcome) = cache.load(engine, &wasm).unwrap();
     assert_eq!(outcome, CacheOutcome::Hit);
-    let mut host = ModuleHost::from_module(engine, &module, Limits::default()).unwrap();
+    let mut host = ModuleHost::from_module(engine, &module, functional_limits()).unwrap();
     host.init(b"config").unwrap();
     assert_eq!(host.step(b"frame").unwrap(), b"ok1");
 

@@ -11,7 +11,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{assert_reference_still_works, shared, wat};
+use common::{assert_reference_still_works, functional_limits, shared, wat};
 use fusion_node::host::{HostError, Limits, MissReason, ModuleHost, StepMiss, TrapKind};
 
 /// Fails the whole test binary if preemption is broken, rather than let an
@@ -78,7 +78,7 @@ fn run_hostile_frame(host: &mut ModuleHost) -> (StepMiss, Vec<u8>) {
 /// A trap: the instance is replaced and initialised again, so the next
 /// frame is the fresh instance's first.
 fn assert_trap_contained(name: &str, kind: TrapKind) {
-    let mut host = host(name, Limits::default());
+    let mut host = host(name, functional_limits());
     let (miss, after) = run_hostile_frame(&mut host);
     assert_eq!(miss.reason, MissReason::Trap(kind), "{miss}");
     assert_eq!(
@@ -154,7 +154,7 @@ fn endless_loop_in_init_is_interrupted_at_the_init_deadline() {
 
 #[test]
 fn memory_grow_bomb_is_capped_by_the_store_limit() {
-    let mut host = host("memory_grow_bomb", Limits::default());
+    let mut host = host("memory_grow_bomb", functional_limits());
     let (miss, after) = run_hostile_frame(&mut host);
     assert_eq!(
         miss.reason,
@@ -184,7 +184,7 @@ fn unreachable_is_reported_as_such() {
 
 #[test]
 fn output_outside_memory_is_refused() {
-    let mut host = host("output_out_of_bounds", Limits::default());
+    let mut host = host("output_out_of_bounds", functional_limits());
     let (miss, after) = run_hostile_frame(&mut host);
     assert_eq!(miss.reason, MissReason::OutputInvalid);
     assert_eq!(
@@ -202,7 +202,7 @@ fn output_outside_memory_is_refused() {
 
 #[test]
 fn output_over_the_limit_is_refused() {
-    let mut host = host("output_too_large", Limits::default());
+    let mut host = host("output_too_large", functional_limits());
     let (miss, after) = run_hostile_frame(&mut host);
     assert_eq!(miss.reason, MissReason::OutputInvalid);
     assert_eq!(
@@ -218,7 +218,7 @@ fn output_over_the_limit_is_refused() {
 
 fn refused(wasm: &[u8]) -> HostError {
     let (engine, _) = shared();
-    match ModuleHost::from_wasm(engine, wasm, Limits::default()) {
+    match ModuleHost::from_wasm(engine, wasm, functional_limits()) {
         Ok(_) => panic!("the module was accepted"),
         Err(e) => e,
     }
