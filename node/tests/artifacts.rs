@@ -11,7 +11,7 @@ use fusion_node::host::artifact::{
     self, ArtifactError, LoadOrigin, Manifest, load, manifest_path, verify_and_deserialize,
 };
 use fusion_node::host::cache::{CacheOutcome, CompileCache};
-use fusion_node::host::{CompileTarget, Limits, ModuleHost, WASMTIME_VERSION};
+use fusion_node::host::{CompileTarget, ModuleHost, WASMTIME_VERSION};
 use tempfile::TempDir;
 
 /// `minimal.wasm` and `minimal.cwasm` (+ manifest) in a fresh directory;
