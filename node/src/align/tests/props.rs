@@ -83,6 +83,16 @@ struct Checker {
 }
 
 impl Checker {
+    /// Pushes a message; a reset starts a new epoch, in which trigger
+    /// stamps start over.
+    fn push(&mut self, a: &mut Aligner<u32>, message: Stamped<u32>) {
+        let resets = a.counters().resets;
+        a.push(message);
+        if a.counters().resets != resets {
+            self.last_trigger = None;
+        }
+    }
+
     fn drain(&mut self, a: &mut Aligner<u32>, now: i64) {
         let mut set = a.new_set();
         while a.poll(now, &mut set) {
@@ -151,13 +161,8 @@ proptest! {
                 last[s] = stamp;
             }
             arrival += dt;
-            let resets = a.counters().resets;
-            a.push(Stamped { sensor, stamp_ns: stamp, arrival_ns: arrival, payload: id });
+            checker.push(&mut a, Stamped { sensor, stamp_ns: stamp, arrival_ns: arrival, payload: id });
             id += 1;
-            if a.counters().resets != resets {
-                // A new epoch: trigger stamps start over.
-                checker.last_trigger = None;
-            }
             checker.drain(&mut a, arrival);
             check_accounting(&a);
         }
@@ -172,12 +177,8 @@ proptest! {
             let stamp = fresh + r * 50 * MS;
             arrival += 50 * MS;
             for sensor in (0..n as u16).rev() {
-                let resets = a.counters().resets;
-                a.push(Stamped { sensor, stamp_ns: stamp, arrival_ns: arrival, payload: id });
+                checker.push(&mut a, Stamped { sensor, stamp_ns: stamp, arrival_ns: arrival, payload: id });
                 id += 1;
-                if a.counters().resets != resets {
-                    checker.last_trigger = None;
-                }
             }
             checker.drain(&mut a, arrival);
             check_accounting(&a);
