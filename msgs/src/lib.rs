@@ -14,11 +14,13 @@ extern crate alloc;
 
 pub mod cdr;
 mod pointcloud;
+mod views;
 
 pub use pointcloud::{
     FieldIter, FieldReader, PointCloudBuilder, PointCloudError, PointCloudView, PointFieldRef,
     PointFieldType, PointsIter, PointsReader, Scalar,
 };
+pub use views::{Detection2DArrayView, Detection2DView, Hypothesis, RadarScanView};
 
 /// A ROS 2 message type: its name, its `.msg` text and its CDR codec.
 pub trait Message: cdr::CdrEncode + serde::Serialize + serde::de::DeserializeOwned {

@@ -4,3 +4,4 @@ mod bad_input;
 mod definitions;
 mod pointcloud;
 mod roundtrip;
+mod views;

@@ -5,7 +5,7 @@ use crate::geometry::MinMax;
 use alloc::vec::Vec;
 
 use fusion_msgs::autoware_perception_msgs::ObjectClassification as Class;
-use fusion_msgs::vision_msgs::Detection2DArray;
+use fusion_msgs::{Detection2DArrayView, Detection2DView};
 use nalgebra::Vector3;
 
 use crate::assignment::Assignment;
@@ -49,6 +49,8 @@ pub struct CameraMatcher {
     assignment: Assignment,
     cost: Vec<f64>,
     projected: Vec<Option<Rect>>,
+    /// This camera's detections: box and best usable hypothesis.
+    seen: Vec<(Rect, Option<(u8, f32)>)>,
     pairs: Vec<Option<u16>>,
 }
 
@@ -61,6 +63,7 @@ impl CameraMatcher {
             assignment: Assignment::new(),
             cost: Vec::new(),
             projected: Vec::new(),
+            seen: Vec::new(),
             pairs: Vec::new(),
         }
     }
@@ -69,7 +72,7 @@ impl CameraMatcher {
     pub fn apply(
         &mut self,
         camera: &Camera,
-        frame: &Detection2DArray,
+        frame: &Detection2DArrayView<'_>,
         detections: &mut [Detection],
     ) {
         let image = Rect {
@@ -81,16 +84,24 @@ impl CameraMatcher {
         self.projected.clear();
         self.projected
             .extend(detections.iter().map(|d| project_box(camera, d, &image)));
-        let (rows, cols) = (detections.len(), frame.detections.len());
+        // Each 2D detection is read once: its box and best hypothesis.
+        let min_score = self.min_score;
+        self.seen.clear();
+        self.seen.extend(
+            frame
+                .iter()
+                .map(|d| (rect_of(&d), best_hypothesis(&d, min_score))),
+        );
+        let (rows, cols) = (detections.len(), self.seen.len());
         if rows == 0 || cols == 0 {
             return;
         }
         self.cost.clear();
         for projected in &self.projected {
-            for det2d in &frame.detections {
-                let cost = match (projected, best_hypothesis(det2d, self.min_score)) {
+            for (rect2d, best) in &self.seen {
+                let cost = match (projected, best) {
                     (Some(rect), Some(_)) => {
-                        let iou = rect.iou(&rect_of(det2d));
+                        let iou = rect.iou(rect2d);
                         if iou >= self.min_iou {
                             1.0 - iou
                         } else {
@@ -108,8 +119,7 @@ impl CameraMatcher {
             .solve(rows, cols, &self.cost, &mut self.pairs);
         for (det, pair) in detections.iter_mut().zip(&self.pairs) {
             let Some(col) = pair else { continue };
-            let det2d = &frame.detections[usize::from(*col)];
-            if let Some((label, score)) = best_hypothesis(det2d, self.min_score) {
+            if let (_, Some((label, score))) = self.seen[usize::from(*col)] {
                 // The most confident camera wins when several see the box.
                 if score > det.label_probability {
                     det.label = label;
@@ -122,13 +132,10 @@ impl CameraMatcher {
 }
 
 /// The highest-scoring hypothesis above `min_score` with a known class.
-fn best_hypothesis(
-    det: &fusion_msgs::vision_msgs::Detection2D,
-    min_score: f64,
-) -> Option<(u8, f32)> {
+fn best_hypothesis(det: &Detection2DView<'_>, min_score: f64) -> Option<(u8, f32)> {
     let mut best: Option<(u8, f64)> = None;
-    for h in &det.results {
-        let (label, score) = (label_of(&h.hypothesis.class_id), h.hypothesis.score);
+    for h in det.hypotheses() {
+        let (label, score) = (label_of(h.class_id), h.score);
         if label != Class::UNKNOWN
             && score.is_finite()
             && score >= min_score
@@ -140,7 +147,7 @@ fn best_hypothesis(
     best.map(|(l, s)| (l, s.min1(1.0) as f32))
 }
 
-fn rect_of(det: &fusion_msgs::vision_msgs::Detection2D) -> Rect {
+fn rect_of(det: &Detection2DView<'_>) -> Rect {
     let b = &det.bbox;
     let (cx, cy) = (b.center.position.x, b.center.position.y);
     Rect {

@@ -6,12 +6,10 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use fusion_abi::{Frame, FusionModule, ModuleError, SensorKind};
-use fusion_msgs::autoware_perception_msgs::TrackedObjects;
+use fusion_msgs::autoware_perception_msgs::{TrackedObject, TrackedObjects};
 use fusion_msgs::cdr::{self, Endianness};
 use fusion_msgs::fusion_interfaces::{ModuleConfig, SensorConfig};
-use fusion_msgs::radar_msgs::RadarScan;
-use fusion_msgs::vision_msgs::Detection2DArray;
-use fusion_msgs::{PointCloudView, builtin_interfaces::Time};
+use fusion_msgs::{Detection2DArrayView, PointCloudView, RadarScanView, builtin_interfaces::Time};
 
 use crate::camera::{CameraMatcher, prior_dimensions};
 use crate::detection::Detection;
@@ -44,6 +42,7 @@ pub struct ReferenceModule {
     tracker: Tracker,
     detections: Vec<Detection>,
     output: TrackedObjects,
+    spare_objects: Vec<TrackedObject>,
 }
 
 impl ReferenceModule {
@@ -131,6 +130,7 @@ impl FusionModule for ReferenceModule {
             tracker: Tracker::new(&params),
             detections: Vec::with_capacity(1024),
             output: TrackedObjects::default(),
+            spare_objects: spare_objects(),
             output_frame_id: config.output_frame_id.clone(),
             sensors,
             params,
@@ -152,7 +152,7 @@ impl FusionModule for ReferenceModule {
                     }
                 }
                 (Some(Sensor::Radar(e)), SensorKind::Radar) => {
-                    if let Ok(scan) = fusion_msgs::decode::<RadarScan>(slot.payload) {
+                    if let Ok(scan) = RadarScanView::from_cdr(slot.payload) {
                         self.radar.add_scan(&scan, &e);
                     }
                 }
@@ -163,7 +163,7 @@ impl FusionModule for ReferenceModule {
         for slot in frame.slots() {
             if let (Some(Sensor::Camera(camera)), SensorKind::Camera) =
                 (self.sensor(slot.sensor_index), slot.kind)
-                && let Ok(dets) = fusion_msgs::decode::<Detection2DArray>(slot.payload)
+                && let Ok(dets) = Detection2DArrayView::from_cdr(slot.payload)
             {
                 self.cameras.apply(&camera, &dets, &mut self.detections);
             }
@@ -177,7 +177,18 @@ impl FusionModule for ReferenceModule {
 
         let stamp = frame.header.trigger_stamp_ns;
         self.tracker.update(stamp, &self.detections);
-        self.tracker.write_objects(&mut self.output.objects);
+        // Objects no longer published wait in `spare_objects`, vectors and
+        // all, so that a frame with more objects allocates nothing.
+        let n = self.tracker.published_count();
+        let objects = &mut self.output.objects;
+        while objects.len() > n {
+            self.spare_objects.extend(objects.pop());
+        }
+        objects.reserve(crate::tracker::MAX_TRACKS.saturating_sub(objects.len()));
+        while objects.len() < n {
+            objects.push(self.spare_objects.pop().unwrap_or_default());
+        }
+        self.tracker.write_objects_into(objects);
         self.output.header.stamp = Time {
             sec: stamp.div_euclid(1_000_000_000) as i32,
             nanosec: stamp.rem_euclid(1_000_000_000) as u32,
@@ -252,4 +263,18 @@ fn complete_shape(d: &mut Detection, sensor: (f64, f64)) {
         (d.x, d.y) = (d.x - across * grow * sin, d.y + across * grow * cos);
         d.width = width;
     }
+}
+
+/// Output objects for every track there can be, with room for one
+/// classification and the four footprint corners each: the output then
+/// never allocates, whatever the number of tracks.
+fn spare_objects() -> Vec<TrackedObject> {
+    (0..crate::tracker::MAX_TRACKS)
+        .map(|_| {
+            let mut object = TrackedObject::default();
+            object.classification.reserve_exact(1);
+            object.shape.footprint.points.reserve_exact(4);
+            object
+        })
+        .collect()
 }

@@ -4,7 +4,7 @@
 use crate::geometry::MinMax;
 use alloc::vec::Vec;
 
-use fusion_msgs::radar_msgs::RadarScan;
+use fusion_msgs::RadarScanView;
 use nalgebra::Vector3;
 
 use crate::detection::{Detection, Radial, source};
@@ -67,8 +67,8 @@ impl RadarFrontEnd {
     }
 
     /// Adds one scan's returns; non-finite returns are skipped.
-    pub fn add_scan(&mut self, scan: &RadarScan, e: &Extrinsics) {
-        for r in &scan.returns {
+    pub fn add_scan(&mut self, scan: &RadarScanView<'_>, e: &Extrinsics) {
+        for r in scan.iter() {
             let (range, az, el) = (
                 f64::from(r.range),
                 f64::from(r.azimuth),

@@ -26,6 +26,7 @@ pub fn from_bytes_prefix<'de, T: de::Deserialize<'de>>(bytes: &'de [u8]) -> Resu
 
 /// A serde deserializer over the body of a CDR message (the bytes after the
 /// encapsulation header).
+#[derive(Debug, Clone)]
 pub struct Deserializer<'de> {
     body: &'de [u8],
     pos: usize,
@@ -88,7 +89,60 @@ impl<'de> Deserializer<'de> {
         self.take(pad).map(drop)
     }
 
-    fn read_u32(&mut self) -> Result<u32> {
+    /// Reads an `int32`.
+    pub fn read_i32(&mut self) -> Result<i32> {
+        self.read_u32().map(|v| v as i32)
+    }
+
+    /// Reads a `float64`.
+    pub fn read_f64(&mut self) -> Result<f64> {
+        self.align(8)?;
+        let raw: [u8; 8] = self.take(8)?.try_into().expect("take returns 8 bytes");
+        Ok(match self.endianness {
+            Endianness::Little => f64::from_le_bytes(raw),
+            Endianness::Big => f64::from_be_bytes(raw),
+        })
+    }
+
+    /// Skips `n` `float64`s (an array of them: one alignment, then the
+    /// elements back to back).
+    pub fn skip_f64s(&mut self, n: usize) -> Result<()> {
+        self.align(8)?;
+        self.take(8 * n).map(drop)
+    }
+
+    /// The next `n` bytes, unread, aligned to `align` first (a power of 2).
+    pub fn read_raw(&mut self, n: usize, align: usize) -> Result<&'de [u8]> {
+        self.align(align)?;
+        self.take(n)
+    }
+
+    /// The byte order of the message.
+    pub fn endianness(&self) -> Endianness {
+        self.endianness
+    }
+
+    /// A deserializer over a whole message, header included: checks the
+    /// encapsulation header.
+    pub fn for_message(bytes: &'de [u8]) -> Result<Self> {
+        let endianness = Endianness::from_header(bytes)?;
+        Ok(Deserializer::new(
+            &bytes[ENCAPSULATION_HEADER_LEN..],
+            endianness,
+        ))
+    }
+
+    /// Fails unless at most the alignment padding a writer may append
+    /// remains.
+    pub fn finish(&self) -> Result<()> {
+        match self.remaining() {
+            rest if rest > MAX_TRAILING_PADDING => Err(CdrError::TrailingBytes { count: rest }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Reads a `uint32`.
+    pub fn read_u32(&mut self) -> Result<u32> {
         self.align(4)?;
         let raw: [u8; 4] = self.take(4)?.try_into().expect("take returns 4 bytes");
         Ok(match self.endianness {
@@ -100,7 +154,7 @@ impl<'de> Deserializer<'de> {
     /// Reads a sequence or string length and checks that at least
     /// `len * min_elem_size` bytes follow, so that no caller ever sizes an
     /// allocation from a length the buffer cannot back.
-    fn read_len(&mut self, min_elem_size: usize) -> Result<usize> {
+    pub fn read_len(&mut self, min_elem_size: usize) -> Result<usize> {
         self.align(4)?;
         let offset = self.pos;
         let len = self.read_u32()?;

@@ -361,11 +361,22 @@ impl Tracker {
     /// id order, into `objects`, overwriting existing elements in place so
     /// their inner vectors keep their capacity.
     pub fn write_objects(&self, objects: &mut Vec<TrackedObject>) {
-        let published = || self.tracks.iter().filter(|t| t.is_published());
-        let n = published().count();
+        let n = self.published_count();
         objects.truncate(n);
         objects.resize_with(n, TrackedObject::default);
-        for (obj, track) in objects.iter_mut().zip(published()) {
+        self.write_objects_into(objects);
+    }
+
+    /// How many tracks [`Tracker::write_objects`] publishes.
+    pub fn published_count(&self) -> usize {
+        self.tracks.iter().filter(|t| t.is_published()).count()
+    }
+
+    /// Writes the published tracks into `objects`, which must hold exactly
+    /// [`Tracker::published_count`] of them; their vectors are reused.
+    pub fn write_objects_into(&self, objects: &mut [TrackedObject]) {
+        let published = self.tracks.iter().filter(|t| t.is_published());
+        for (obj, track) in objects.iter_mut().zip(published) {
             track.write_object(obj, self.cfg.stationary_speed);
         }
     }
