@@ -8,4 +8,5 @@ pub mod align;
 pub mod cli;
 pub mod host;
 pub mod launch;
+pub mod metrics;
 pub mod modules;
