@@ -6,6 +6,7 @@
 
 pub mod align;
 pub mod cli;
+pub mod deadline;
 pub mod host;
 pub mod launch;
 pub mod metrics;

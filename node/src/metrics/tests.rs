@@ -246,5 +246,6 @@ fn stats(tag: &str, h: &Histogram<u64>) -> serde_json::Value {
         "max": h.max(),
         "mean": h.mean(),
         "percentiles": percentiles,
+        "buckets": h.iter_recorded().map(|v| (v.value_iterated_to(), v.count_at_value())).collect::<Vec<_>>(),
     })
 }
