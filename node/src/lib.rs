@@ -7,6 +7,7 @@
 pub mod align;
 pub mod cli;
 pub mod deadline;
+pub mod diagnostics;
 pub mod host;
 pub mod launch;
 pub mod metrics;

@@ -6,6 +6,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use super::Stage;
+use crate::deadline::{FrameOutcome, FrameReport};
 
 /// The smallest value tracked, in microseconds.
 pub const LOWEST_US: u64 = 1;
@@ -62,6 +63,24 @@ impl StageHistograms {
         // In range by construction, so neither can fail.
         self.interval[i].saturating_record(value);
         self.total[i].saturating_record(value);
+    }
+
+    /// Records every stage of one frame. `EndToEnd` counts every frame, a
+    /// missed one up to the moment its miss was known, so misses lie in
+    /// the tail rather than being left out; `Publish` counts every
+    /// attempt; `StampAge` only published frames. Never allocates.
+    pub fn record_frame(&mut self, report: &FrameReport) {
+        let s = &report.stages;
+        self.record(Stage::AlignWait, s.align_wait);
+        self.record(Stage::FrameBuild, s.frame_build);
+        self.record(Stage::ModuleExec, s.module_exec);
+        self.record(Stage::EndToEnd, s.end_to_end);
+        if let Some(publish) = report.publish() {
+            self.record(Stage::Publish, publish);
+        }
+        if let FrameOutcome::Published { stamp_age, .. } = report.outcome {
+            self.record(Stage::StampAge, stamp_age);
+        }
     }
 
     /// What `stage` recorded since the last [`StageHistograms::reset_interval`].

@@ -93,6 +93,51 @@ fn interval_histograms_reset_and_cumulative_ones_do_not() {
     assert_eq!(h.cumulative(Stage::EndToEnd).min(), 300);
 }
 
+#[test]
+fn a_frame_report_records_the_stages_it_has() {
+    use crate::deadline::{FrameOutcome, FrameReport, StageTimes};
+    use crate::host::MissReason;
+    let stages = StageTimes {
+        align_wait: us(100),
+        frame_build: us(20),
+        module_exec: us(3_000),
+        end_to_end: us(3_200),
+    };
+    let published = FrameReport {
+        sequence: 1,
+        trigger_stamp_ns: 0,
+        arrival_ns: 0,
+        missing: 0,
+        stages,
+        outcome: FrameOutcome::Published {
+            publish: us(40),
+            stamp_age: us(9_000),
+        },
+    };
+    let missed = FrameReport {
+        outcome: FrameOutcome::ModuleMissed(MissReason::Deadline),
+        stages: StageTimes {
+            module_exec: us(10_200),
+            end_to_end: us(10_400),
+            ..stages
+        },
+        ..published
+    };
+    let mut h = StageHistograms::new();
+    h.record_frame(&published);
+    h.record_frame(&missed);
+    let count = |s| h.cumulative(s).len();
+    assert_eq!(count(Stage::AlignWait), 2);
+    assert_eq!(count(Stage::ModuleExec), 2);
+    assert_eq!(count(Stage::Publish), 1);
+    assert_eq!(count(Stage::StampAge), 1);
+    assert_eq!(count(Stage::EndToEnd), 2);
+    let e2e = h.cumulative(Stage::EndToEnd);
+    assert!(e2e.equivalent(e2e.max(), 10_400), "the miss is in the tail");
+    let age = h.cumulative(Stage::StampAge);
+    assert!(age.equivalent(age.max(), 9_000));
+}
+
 fn decode(encoded: &str) -> Histogram<u64> {
     use base64::Engine as _;
     let bytes = base64::engine::general_purpose::STANDARD
