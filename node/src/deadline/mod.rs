@@ -17,7 +17,7 @@
 //! buffer; the file is written every `flush_every_lines` lines, on
 //! [`DeadlineMonitor::flush`] (call it with the 1 Hz diagnostics) and
 //! when the monitor is dropped. A miss allocates nothing either
-//! (`tests/deadline_alloc.rs`), but that is not a promise: misses are
+//! (`tests/metrics_alloc.rs`), but that is not a promise: misses are
 //! rare, and a write to the log is a system call on the executor thread.
 //!
 //! The line format is described in `docs/logs.md`.
