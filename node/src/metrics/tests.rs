@@ -18,7 +18,11 @@ fn latencies(n: usize, mut state: u64) -> impl Iterator<Item = Duration> {
         state ^= state >> 7;
         state ^= state << 17;
         let base = 100 + state % 1_000;
-        let micros = if state % 50 == 0 { base * 20 } else { base };
+        let micros = if state.is_multiple_of(50) {
+            base * 20
+        } else {
+            base
+        };
         Duration::from_nanos(micros * 1_000 + state % 1_000)
     })
 }
