@@ -6,6 +6,9 @@
 
 pub mod align;
 pub mod cli;
+pub mod deadline;
+pub mod diagnostics;
 pub mod host;
 pub mod launch;
+pub mod metrics;
 pub mod modules;

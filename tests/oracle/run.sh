@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Cross-checks fusion-msgs against independent Python implementations
-# (rosbags, mcap-ros2-support), in a virtualenv this script creates.
+# (rosbags, mcap-ros2-support), and fusion-node's .hlog interval logs
+# against hdrhistogram-py, in a virtualenv this script creates.
 #
 #   tests/oracle/run.sh            check committed golden vectors + our encoder
 #   tests/oracle/run.sh regenerate rewrite msgs/tests/golden/vectors.json
@@ -29,3 +30,7 @@ fi
 ours="$(mktemp -d)/ours.jsonl"
 FUSION_ORACLE_OUT="$ours" cargo test --quiet -p fusion-msgs --lib dump_encodings_for_the_python_oracle >/dev/null
 "$py" tests/oracle/cdr_oracle.py check-ours "$ours"
+
+hlog_dir="$(mktemp -d)"
+FUSION_HLOG_ORACLE_OUT="$hlog_dir" cargo test --quiet -p fusion-node --lib dump_hlog_for_the_python_oracle >/dev/null
+"$py" tests/oracle/hlog_oracle.py "$hlog_dir"

@@ -1,0 +1,309 @@
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::*;
+use crate::host::{MissReason, TrapKind};
+
+const MS: Duration = Duration::from_millis(1);
+const SHA: &str = "5f3c0e1b9a8d7c6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e";
+
+fn config(flush_every_lines: usize) -> DeadlineConfig {
+    DeadlineConfig {
+        budget: 10 * MS,
+        module_sha256: SHA.to_owned(),
+        sensors: ["lidar_top", "radar_front", "cam_left", "cam_right"]
+            .map(String::from)
+            .to_vec(),
+        flush_every_lines,
+    }
+}
+
+fn published(end_to_end: Duration) -> FrameReport {
+    FrameReport {
+        sequence: 7,
+        trigger_stamp_ns: 1_700_000_000_123_456_789,
+        arrival_ns: 42_000_001,
+        missing: 0,
+        stages: StageTimes {
+            align_wait: Duration::from_micros(1_500),
+            frame_build: Duration::from_nanos(120_500),
+            module_exec: 4 * MS,
+            end_to_end,
+        },
+        outcome: FrameOutcome::Published {
+            publish: Duration::from_micros(30),
+            stamp_age: 6 * MS,
+        },
+    }
+}
+
+fn failed(reason: MissReason) -> FrameReport {
+    FrameReport {
+        outcome: FrameOutcome::ModuleMissed(reason),
+        ..published(11 * MS)
+    }
+}
+
+#[test]
+fn frames_are_classified_failure_first_then_late_then_degraded() {
+    let budget = 10 * MS;
+    assert_eq!(
+        published(10 * MS).classify(budget),
+        None,
+        "the budget itself is on time"
+    );
+    assert_eq!(
+        published(10 * MS + Duration::from_nanos(1)).classify(budget),
+        Some(Miss::Late)
+    );
+    let degraded = FrameReport {
+        missing: 0b100,
+        ..published(3 * MS)
+    };
+    assert_eq!(degraded.classify(budget), Some(Miss::Degraded));
+    let late_and_degraded = FrameReport {
+        missing: 0b100,
+        ..published(12 * MS)
+    };
+    assert_eq!(late_and_degraded.classify(budget), Some(Miss::Late));
+    let trap = MissReason::Trap(TrapKind::Unreachable);
+    let trapped_and_degraded = FrameReport {
+        missing: 0b100,
+        ..failed(trap)
+    };
+    assert_eq!(
+        trapped_and_degraded.classify(budget),
+        Some(Miss::Module(trap))
+    );
+    let publish_failed = FrameReport {
+        outcome: FrameOutcome::PublishFailed { publish: MS },
+        ..published(MS)
+    };
+    assert_eq!(publish_failed.classify(budget), Some(Miss::PublishFailed));
+}
+
+/// One report of every kind, with the reason tag its line must carry.
+fn every_reason() -> Vec<(FrameReport, &'static str)> {
+    vec![
+        (failed(MissReason::Deadline), "deadline"),
+        (failed(MissReason::Trap(TrapKind::StackOverflow)), "trap"),
+        (failed(MissReason::ModuleError(3)), "module_error"),
+        (failed(MissReason::OutputInvalid), "output_invalid"),
+        (failed(MissReason::InputInvalid), "input_invalid"),
+        (failed(MissReason::RestartFailed), "restart_failed"),
+        (
+            FrameReport {
+                outcome: FrameOutcome::PublishFailed { publish: MS },
+                ..published(2 * MS)
+            },
+            "publish_failed",
+        ),
+        (published(25 * MS), "late"),
+        (
+            FrameReport {
+                missing: 0b1010,
+                ..published(3 * MS)
+            },
+            "degraded",
+        ),
+    ]
+}
+
+const KEYS: [&str; 12] = [
+    "reason",
+    "sequence",
+    "trigger_stamp_ns",
+    "arrival_ns",
+    "budget_us",
+    "stages_us",
+    "trap",
+    "module_status",
+    "module_sha256",
+    "missing",
+    "sensor",
+    "dropped",
+];
+
+#[test]
+fn every_miss_is_one_json_line_with_every_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("logs/misses.jsonl");
+    let mut monitor = DeadlineMonitor::new(config(1_000), MissLog::open(&path).unwrap());
+    for _ in 0..5 {
+        assert_eq!(monitor.record(&published(9 * MS)), None);
+    }
+    let cases = every_reason();
+    for (report, tag) in &cases {
+        assert_eq!(monitor.record(report).map(Miss::tag), Some(*tag));
+    }
+    monitor.record_dropped_input(2, 3, 99_000_000);
+    monitor.record_dropped_input(1, 0, 99_000_000);
+    monitor.flush().unwrap();
+
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), cases.len() + 1, "{text}");
+    let keys: BTreeSet<&str> = KEYS.into_iter().collect();
+    for line in &lines {
+        let got: BTreeSet<&str> = line
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(got, keys, "{line}");
+        assert_eq!(line["module_sha256"], SHA);
+        assert_eq!(line["budget_us"], 10_000.0);
+    }
+    for (line, (_, tag)) in lines.iter().zip(&cases) {
+        assert_eq!(line["reason"], *tag);
+        assert_eq!(line["sequence"], 7);
+        assert_eq!(line["trigger_stamp_ns"], 1_700_000_000_123_456_789_i64);
+        assert_eq!(line["arrival_ns"], 42_000_001);
+        let stages = &line["stages_us"];
+        assert_eq!(stages["align_wait"], 1_500.0);
+        assert_eq!(stages["frame_build"], 120.5);
+        assert_eq!(stages["module_exec"], 4_000.0);
+        assert!(stages["end_to_end"].is_f64());
+        let attempted = ["publish_failed", "late", "degraded"].contains(tag);
+        assert_eq!(stages["publish"].is_null(), !attempted, "{line}");
+        assert_eq!(line["trap"].is_null(), *tag != "trap");
+        assert_eq!(line["module_status"].is_null(), *tag != "module_error");
+        assert!(line["sensor"].is_null() && line["dropped"].is_null());
+    }
+    let by_tag = |t: &str| &lines[cases.iter().position(|(_, tag)| *tag == t).unwrap()];
+    assert_eq!(by_tag("trap")["trap"], "stack_overflow");
+    assert_eq!(by_tag("module_error")["module_status"], 3);
+    assert_eq!(by_tag("late")["stages_us"]["end_to_end"], 25_000.0);
+    assert_eq!(by_tag("late")["stages_us"]["publish"], 30.0);
+    assert_eq!(
+        by_tag("degraded")["missing"],
+        serde_json::json!(["radar_front", "cam_right"])
+    );
+    assert_eq!(by_tag("deadline")["missing"], serde_json::json!([]));
+
+    let drop = lines.last().unwrap();
+    assert_eq!(drop["reason"], "dropped_input");
+    assert_eq!(drop["sensor"], "cam_left");
+    assert_eq!(drop["dropped"], 3);
+    assert_eq!(drop["arrival_ns"], 99_000_000);
+    assert!(drop["sequence"].is_null() && drop["stages_us"].is_null());
+}
+
+#[test]
+fn counters_count_each_frame_once() {
+    let mut monitor = DeadlineMonitor::new(config(1), MissLog::disabled());
+    for _ in 0..10 {
+        monitor.record(&published(MS));
+    }
+    for (report, _) in every_reason() {
+        monitor.record(&report);
+    }
+    // A trap on a degraded frame is a trap, and a degraded frame.
+    monitor.record(&FrameReport {
+        missing: 1,
+        ..failed(MissReason::Trap(TrapKind::Unreachable))
+    });
+    monitor.record_dropped_input(3, 4, 0);
+    monitor.record_dropped_input(3, 1, 0);
+    monitor.record_dropped_input(0, 2, 0);
+    monitor.record_dropped_input(200, 5, 0);
+
+    let c = monitor.counters();
+    assert_eq!(c.frames, 10 + 9 + 1);
+    assert_eq!(c.ok, 10);
+    assert_eq!(c.frames, c.ok + c.misses());
+    assert_eq!(c.trap, 2);
+    for miss in [
+        Miss::Module(MissReason::Deadline),
+        Miss::Late,
+        Miss::Degraded,
+        Miss::PublishFailed,
+    ] {
+        assert_eq!(c.get(miss), 1, "{miss}");
+    }
+    assert_eq!(c.failures(), 8);
+    assert_eq!(c.degraded_frames, 2);
+    assert_eq!(c.dropped_inputs, 12);
+    assert_eq!(&c.dropped_by_sensor[..4], &[2, 0, 0, 5]);
+    assert_eq!(
+        (c.log_lines, c.log_errors),
+        (0, 0),
+        "no log, nothing written"
+    );
+}
+
+#[test]
+fn lines_are_written_every_n_and_on_flush_and_drop() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("misses.jsonl");
+    let lines = || {
+        std::fs::read_to_string(&path)
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+    };
+    let mut monitor = DeadlineMonitor::new(config(3), MissLog::open(&path).unwrap());
+    monitor.record(&published(20 * MS));
+    monitor.record(&published(20 * MS));
+    assert_eq!(lines(), 0, "buffered");
+    monitor.record(&published(20 * MS));
+    assert_eq!(lines(), 3, "the third line writes the buffer");
+    monitor.record(&published(20 * MS));
+    monitor.flush().unwrap();
+    assert_eq!(lines(), 4);
+    monitor.record(&published(20 * MS));
+    assert_eq!(monitor.counters().log_lines, 5);
+    drop(monitor);
+    assert_eq!(lines(), 5, "drop flushes");
+
+    // A restarted node appends.
+    let mut again = DeadlineMonitor::new(config(1), MissLog::open(&path).unwrap());
+    again.set_module_sha256("00ff");
+    again.record(&failed(MissReason::Deadline));
+    assert_eq!(lines(), 6);
+    let last: Value = serde_json::from_str(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(last["module_sha256"], "00ff");
+}
+
+#[test]
+fn write_errors_are_counted_not_fatal() {
+    struct Broken;
+    impl std::io::Write for Broken {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("disk full"))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut monitor = DeadlineMonitor::new(config(1), MissLog::to_writer(Broken));
+    assert_eq!(monitor.record(&published(20 * MS)), Some(Miss::Late));
+    assert_eq!(monitor.counters().late, 1);
+    assert_eq!(monitor.counters().log_errors, 1);
+    assert!(matches!(monitor.flush(), Err(DeadlineError::Write(_))));
+}
+
+#[test]
+fn the_launch_file_sets_budget_and_sensor_names() {
+    let launch = crate::launch::Launch::load(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../launch/default.toml"
+    ))
+    .unwrap();
+    let c = DeadlineConfig::from_launch(&launch, SHA);
+    assert_eq!(c.budget, launch.deadline);
+    assert_eq!(c.sensors.len(), launch.sensors.len());
+    assert_eq!(c.sensors[0], launch.sensors[0].name);
+}

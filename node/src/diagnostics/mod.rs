@@ -1,0 +1,205 @@
+//! The `diagnostic_msgs/DiagnosticArray` the node publishes on
+//! `/diagnostics` once a second: one status per sensor (rate, age of the
+//! last message, drops) and one for the node (frames and misses by
+//! reason).
+//!
+//! Levels:
+//! - a sensor is ERROR when it has sent nothing yet or nothing for
+//!   [`SILENT_AFTER`], WARN when its queue dropped messages since the last
+//!   report, else OK;
+//! - the node is ERROR when a frame produced no output since the last
+//!   report (deadline, trap, module error, invalid input or output, failed
+//!   restart or publish), WARN when frames were late or degraded or
+//!   inputs dropped, else OK.
+//!
+//! Pure: the caller passes the time and the counters. [`SensorStats`]
+//! is updated per message without allocating; building the array
+//! allocates its strings, once a second.
+
+mod sensor_stats;
+
+#[cfg(test)]
+mod tests;
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use fusion_msgs::builtin_interfaces::Time;
+use fusion_msgs::diagnostic_msgs::{DiagnosticArray, DiagnosticStatus, KeyValue};
+use fusion_msgs::std_msgs::Header;
+
+use crate::deadline::MissCounters;
+
+pub use sensor_stats::{RATE_WINDOW, RATE_WINDOW_CAPACITY, SensorStats};
+
+/// A sensor with no message for this long is reported as an ERROR.
+pub const SILENT_AFTER: Duration = Duration::from_secs(1);
+
+/// Builds the diagnostics array, comparing counters with the last report
+/// to tell what happened since.
+#[derive(Debug, Clone)]
+pub struct Diagnostics {
+    node: String,
+    silent_after: Duration,
+    previous: MissCounters,
+}
+
+impl Diagnostics {
+    /// Diagnostics of the node `node` (the launch file's `name`).
+    pub fn new(node: impl Into<String>) -> Self {
+        Diagnostics {
+            node: node.into(),
+            silent_after: SILENT_AFTER,
+            previous: MissCounters::default(),
+        }
+    }
+
+    /// The array to publish now. `now_ns` is on the clock of the arrival
+    /// times given to the [`SensorStats`]; `stamp` is the header stamp
+    /// (wall clock). `sensors` are in sensor-index order.
+    pub fn build(
+        &mut self,
+        now_ns: i64,
+        stamp: Time,
+        sensors: &[SensorStats],
+        counters: &MissCounters,
+    ) -> DiagnosticArray {
+        let mut status: Vec<DiagnosticStatus> = sensors
+            .iter()
+            .enumerate()
+            .map(|(i, s)| self.sensor(now_ns, i, s, counters))
+            .collect();
+        status.push(self.node_status(counters));
+        self.previous = *counters;
+        DiagnosticArray {
+            header: Header {
+                stamp,
+                frame_id: String::new(),
+            },
+            status,
+        }
+    }
+
+    fn sensor(
+        &self,
+        now_ns: i64,
+        index: usize,
+        s: &SensorStats,
+        counters: &MissCounters,
+    ) -> DiagnosticStatus {
+        let dropped = counters.dropped_by_sensor.get(index).copied().unwrap_or(0);
+        let dropped_before = self
+            .previous
+            .dropped_by_sensor
+            .get(index)
+            .copied()
+            .unwrap_or(0);
+        let new_drops = since(dropped, dropped_before);
+        let rate = s.rate_hz(now_ns);
+        let age = s.age(now_ns);
+        let (level, message) = match age {
+            None => (DiagnosticStatus::ERROR, "no message received".to_owned()),
+            Some(age) if age > self.silent_after => (
+                DiagnosticStatus::ERROR,
+                format!("silent for {:.1} s", age.as_secs_f64()),
+            ),
+            Some(_) if new_drops > 0 => (
+                DiagnosticStatus::WARN,
+                format!("{new_drops} messages dropped (queue full) since the last report"),
+            ),
+            Some(_) => (DiagnosticStatus::OK, format!("{rate:.1} Hz")),
+        };
+        DiagnosticStatus {
+            level,
+            name: format!("{}: {}", self.node, s.name()),
+            message,
+            hardware_id: s.name().to_owned(),
+            values: vec![
+                kv("rate_hz", format!("{rate:.2}")),
+                kv(
+                    "age_s",
+                    age.map_or_else(|| "never".to_owned(), |a| format!("{:.3}", a.as_secs_f64())),
+                ),
+                kv("received", s.received().to_string()),
+                kv("dropped", dropped.to_string()),
+                kv("dropped_since_last_report", new_drops.to_string()),
+            ],
+        }
+    }
+
+    fn node_status(&self, c: &MissCounters) -> DiagnosticStatus {
+        let p = &self.previous;
+        let failures = since(c.failures(), p.failures());
+        let warnings = since(c.late, p.late)
+            + since(c.degraded, p.degraded)
+            + since(c.dropped_inputs, p.dropped_inputs);
+        let level = if failures > 0 {
+            DiagnosticStatus::ERROR
+        } else if warnings > 0 {
+            DiagnosticStatus::WARN
+        } else {
+            DiagnosticStatus::OK
+        };
+        let mut message = format!(
+            "{} frames, {} missed since the last report",
+            since(c.frames, p.frames),
+            since(c.misses(), p.misses())
+        );
+        let reasons = [
+            ("deadline", since(c.deadline, p.deadline)),
+            ("trap", since(c.trap, p.trap)),
+            ("module_error", since(c.module_error, p.module_error)),
+            ("output_invalid", since(c.output_invalid, p.output_invalid)),
+            ("input_invalid", since(c.input_invalid, p.input_invalid)),
+            ("restart_failed", since(c.restart_failed, p.restart_failed)),
+            ("publish_failed", since(c.publish_failed, p.publish_failed)),
+            ("late", since(c.late, p.late)),
+            ("degraded", since(c.degraded, p.degraded)),
+            ("dropped_input", since(c.dropped_inputs, p.dropped_inputs)),
+        ];
+        let mut sep = " (";
+        for (name, n) in reasons.iter().filter(|(_, n)| *n > 0) {
+            let _ = write!(message, "{sep}{name} {n}");
+            sep = ", ";
+        }
+        if sep == ", " {
+            message.push(')');
+        }
+        let totals = [
+            ("frames", c.frames),
+            ("ok", c.ok),
+            ("misses", c.misses()),
+            ("deadline", c.deadline),
+            ("trap", c.trap),
+            ("module_error", c.module_error),
+            ("output_invalid", c.output_invalid),
+            ("input_invalid", c.input_invalid),
+            ("restart_failed", c.restart_failed),
+            ("publish_failed", c.publish_failed),
+            ("late", c.late),
+            ("degraded", c.degraded),
+            ("degraded_frames", c.degraded_frames),
+            ("dropped_input", c.dropped_inputs),
+            ("miss_log_errors", c.log_errors),
+        ];
+        DiagnosticStatus {
+            level,
+            name: format!("{}: frames", self.node),
+            message,
+            hardware_id: self.node.clone(),
+            values: totals.iter().map(|(k, v)| kv(k, v.to_string())).collect(),
+        }
+    }
+}
+
+/// How much a count grew (zero if the counters were replaced).
+fn since(now: u64, then: u64) -> u64 {
+    now.saturating_sub(then)
+}
+
+fn kv(key: &str, value: String) -> KeyValue {
+    KeyValue {
+        key: key.to_owned(),
+        value,
+    }
+}

@@ -1,0 +1,124 @@
+//! The measurement side of the frame path allocates nothing per frame: a
+//! counting allocator watches the deadline monitor, the stage histograms
+//! and the sensor statistics over a stream of on-time frames, and then
+//! over misses.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::time::Duration;
+
+use fusion_node::deadline::{
+    DeadlineConfig, DeadlineMonitor, FrameOutcome, FrameReport, MissLog, StageTimes,
+};
+use fusion_node::diagnostics::SensorStats;
+use fusion_node::host::{MissReason, TrapKind};
+use fusion_node::metrics::StageHistograms;
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards to the system allocator; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.with(|a| a.set(a.get() + 1));
+        // SAFETY: the caller upholds `alloc`'s contract.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller upholds `dealloc`'s contract.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.with(|a| a.set(a.get() + 1));
+        // SAFETY: the caller upholds `realloc`'s contract.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> u64 {
+    ALLOCATIONS.with(Cell::get)
+}
+
+const MS: i64 = 1_000_000;
+
+fn frame(sequence: u64, outcome: FrameOutcome, missing: u64, end_to_end_us: u64) -> FrameReport {
+    FrameReport {
+        sequence,
+        trigger_stamp_ns: sequence as i64 * 50 * MS,
+        arrival_ns: sequence as i64 * 50 * MS + 2 * MS,
+        missing,
+        stages: StageTimes {
+            align_wait: Duration::from_micros(200 + sequence % 300),
+            frame_build: Duration::from_micros(30),
+            module_exec: Duration::from_micros(end_to_end_us / 2),
+            end_to_end: Duration::from_micros(end_to_end_us),
+        },
+        outcome,
+    }
+}
+
+fn published(sequence: u64) -> FrameOutcome {
+    FrameOutcome::Published {
+        publish: Duration::from_micros(15 + sequence % 7),
+        stamp_age: Duration::from_micros(2_500 + sequence % 1_000),
+    }
+}
+
+#[test]
+fn on_time_frames_do_not_allocate() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = DeadlineConfig {
+        budget: Duration::from_millis(10),
+        module_sha256: "ab".repeat(32),
+        sensors: (0..8).map(|i| format!("sensor_{i}")).collect(),
+        flush_every_lines: 4,
+    };
+    let log = MissLog::open(&dir.path().join("misses.jsonl")).unwrap();
+    let mut monitor = DeadlineMonitor::new(config, log);
+    let mut histograms = StageHistograms::new();
+    let mut sensors: Vec<SensorStats> = (0..8).map(|i| SensorStats::new(format!("s{i}"))).collect();
+
+    let before = allocations();
+    for seq in 0..5_000_u64 {
+        for (i, s) in sensors.iter_mut().enumerate() {
+            s.record(seq as i64 * 50 * MS + i as i64 * 100_000);
+        }
+        let report = frame(seq, published(seq), 0, 1_000 + seq % 5_000);
+        assert_eq!(monitor.record(&report), None);
+        histograms.record_frame(&report);
+        if seq % 100 == 0 {
+            histograms.reset_interval();
+        }
+    }
+    assert_eq!(allocations() - before, 0, "on-time frames allocated");
+    assert_eq!(monitor.counters().ok, 5_000);
+
+    // Misses format into the preallocated buffer. The log is written
+    // (a system call), but nothing is allocated either. This is measured,
+    // not promised: see the deadline module's docs.
+    let before = allocations();
+    for seq in 0..200_u64 {
+        let outcome = match seq % 4 {
+            0 => FrameOutcome::ModuleMissed(MissReason::Deadline),
+            1 => FrameOutcome::ModuleMissed(MissReason::Trap(TrapKind::MemoryOutOfBounds)),
+            2 => published(seq),
+            _ => FrameOutcome::ModuleMissed(MissReason::ModuleError(2)),
+        };
+        let report = frame(seq, outcome, 0b1010_0000, 12_000);
+        assert!(monitor.record(&report).is_some());
+        histograms.record_frame(&report);
+        monitor.record_dropped_input(3, 2, seq as i64 * MS);
+    }
+    monitor.flush().unwrap();
+    assert_eq!(allocations() - before, 0, "misses allocated");
+    assert_eq!(monitor.counters().log_lines, 400);
+    assert_eq!(monitor.counters().log_errors, 0);
+}
