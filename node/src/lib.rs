@@ -9,3 +9,8 @@ pub mod cli;
 pub mod host;
 pub mod launch;
 pub mod modules;
+pub mod node;
+pub mod pipeline;
+pub mod sched;
+pub mod simulate;
+pub mod transport;
