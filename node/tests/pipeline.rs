@@ -257,14 +257,21 @@ fn highway_sensors_in_tracked_objects_out() {
     host.init(&config).unwrap();
     let port = free_port();
     let sink = RecordingSink::new();
-    let node = Node::start_with(&launch, listening_session(port), host, Box::new(sink.clone()))
-        .unwrap();
+    let node = Node::start_with(
+        &launch,
+        listening_session(port),
+        host,
+        Box::new(sink.clone()),
+    )
+    .unwrap();
     let peer = connected_session(port);
     let outputs = collect(&peer, "fusion/tracked_objects");
     let markers = collect(&peer, "fusion/markers");
     drop(matched_publisher(&peer, "/sensors/lidar_top/points"));
     let mut sim = LiveSim::new(&peer, &launch, Scene::highway(3), LidarModel::small(), 3).unwrap();
-    let rendered: Vec<_> = (0..TICKS).map(|k| sim.render_at(T0 + k * 50 * MS)).collect();
+    let rendered: Vec<_> = (0..TICKS)
+        .map(|k| sim.render_at(T0 + k * 50 * MS))
+        .collect();
     for tick in &rendered {
         sim.publish(&tick.messages, 0).unwrap();
         std::thread::sleep(Duration::from_millis(50));
@@ -290,7 +297,10 @@ fn highway_sensors_in_tracked_objects_out() {
         assert_eq!(outputs[k], expected, "frame {k}");
         compared += 1;
     }
-    assert!(compared >= 20, "only {compared} frames complete: {summary:?}");
+    assert!(
+        compared >= 20,
+        "only {compared} frames complete: {summary:?}"
+    );
 
     let last: TrackedObjects = fusion_msgs::decode(&outputs[compared - 1]).unwrap();
     let truth = &rendered[compared - 1].truth;

@@ -78,6 +78,11 @@ pub fn summary_text(name: &str, s: &Summary) -> String {
             sensor.name, c.received, c.dropped_overflow, c.malformed
         ));
     }
+    text.push_str(if s.executor_realtime {
+        "  executor: SCHED_FIFO priority 1\n"
+    } else {
+        "  executor: normal priority (no CAP_SYS_NICE)\n"
+    });
     let a = &s.align;
     text.push_str(&format!(
         "  aligner: {} sets ({} degraded), {} discarded, {} duplicates, {} out of order, {} future, {} resets\n",
