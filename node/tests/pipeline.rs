@@ -27,6 +27,14 @@ use zenoh::pubsub::Publisher;
 use zenoh::{Session, Wait};
 
 const T0: i64 = 1_700_000_000_000_000_000;
+
+/// These tests measure time on a two-core machine, and one of them keeps a
+/// real-time executor busy: they run one at a time.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 const MS: i64 = 1_000_000;
 
 /// A node on a test module, and the peer that feeds and watches it.
@@ -109,6 +117,7 @@ fn put(publisher: &Publisher<'static>, bytes: Vec<u8>) {
 
 #[test]
 fn a_silent_sensor_degrades_frames_and_they_recover_when_it_returns() {
+    let _serial = serial();
     let rig = start("echo_header", "50ms", "5ms", true);
     let radar = rig.radar.as_ref().unwrap();
     for k in 0..30 {
@@ -155,6 +164,7 @@ fn a_silent_sensor_degrades_frames_and_they_recover_when_it_returns() {
 
 #[test]
 fn a_busy_executor_drops_the_oldest_sets_and_counts_them() {
+    let _serial = serial();
     let rig = start("slow_step", "1s", "5ms", false);
     for k in 0..100 {
         put(&rig.lidar, header_message(T0 + k * 5 * MS));
@@ -189,6 +199,7 @@ fn a_busy_executor_drops_the_oldest_sets_and_counts_them() {
 
 #[test]
 fn a_step_past_the_deadline_is_a_miss_and_the_next_frame_is_on_time() {
+    let _serial = serial();
     let deadline = Duration::from_millis(40);
     let rig = start("stall_every_fourth", "40ms", "5ms", false);
     for k in 0..12 {
@@ -224,6 +235,7 @@ fn a_step_past_the_deadline_is_a_miss_and_the_next_frame_is_on_time() {
 
 #[test]
 fn garbage_on_a_sensor_topic_is_counted_and_dropped() {
+    let _serial = serial();
     let rig = start("echo_header", "50ms", "5ms", false);
     let mut bad_nanosec = header_message(T0);
     bad_nanosec[8..12].copy_from_slice(&2_000_000_000u32.to_le_bytes());
@@ -248,6 +260,7 @@ fn garbage_on_a_sensor_topic_is_counted_and_dropped() {
 /// in-process on the same messages, and nearby cars are found.
 #[test]
 fn highway_sensors_in_tracked_objects_out() {
+    let _serial = serial();
     const TICKS: i64 = 30;
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let launch = Launch::load(root.join("launch/default.toml")).unwrap();
