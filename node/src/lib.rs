@@ -12,3 +12,8 @@ pub mod host;
 pub mod launch;
 pub mod metrics;
 pub mod modules;
+pub mod node;
+pub mod pipeline;
+pub mod sched;
+pub mod simulate;
+pub mod transport;

@@ -7,6 +7,8 @@ mod check_launch;
 mod compile;
 mod inspect;
 mod msgs;
+mod run;
+mod simulate_live;
 
 use std::process::ExitCode;
 
@@ -51,6 +53,18 @@ enum Command {
     Inspect(inspect::InspectArgs),
     /// Validate a launch file without running it.
     CheckLaunch(check_launch::CheckLaunchArgs),
+    /// Run the node: subscribe to the launch file's sensors, fuse each
+    /// aligned frame with its module under the deadline, publish the
+    /// tracked objects. Stops on SIGINT/SIGTERM (or after --duration),
+    /// draining the frames in flight, and prints a summary.
+    ///
+    /// Example: fusion-node run --launch launch/default.toml
+    Run(run::RunArgs),
+    /// Publish simulated sensor data (a highway scene) for a launch file's
+    /// sensors, e.g. to drive `run` on the same host.
+    ///
+    /// Example: fusion-node simulate-live --launch launch/default.toml --rate 20 --duration 10s
+    SimulateLive(simulate_live::SimulateLiveArgs),
 }
 
 /// Parses the process arguments, runs the command and maps its outcome to
@@ -62,6 +76,8 @@ pub fn main() -> ExitCode {
         Command::Compile(args) => compile::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::CheckLaunch(args) => check_launch::run(args),
+        Command::Run(args) => run::run(args),
+        Command::SimulateLive(args) => simulate_live::run(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -97,4 +113,25 @@ impl CliError {
             code: EXIT_USAGE,
         }
     }
+}
+
+/// Logs to stderr with `tracing`, filtered by `RUST_LOG` (default `info`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+/// A channel that receives once per SIGINT or SIGTERM.
+fn stop_signal() -> Result<crossbeam_channel::Receiver<()>, CliError> {
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    ctrlc::set_handler(move || {
+        let _ = tx.try_send(());
+    })
+    .map_err(|e| CliError::failure(format!("cannot handle SIGINT/SIGTERM: {e}")))?;
+    Ok(rx)
 }

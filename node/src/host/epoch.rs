@@ -85,7 +85,10 @@ impl EpochTicker {
 /// Advances the epoch once per elapsed period, counted from the start, so
 /// that a late wake-up catches up: the epoch measures time, not wake-ups.
 fn tick(engine: &Engine, shared: &Shared) {
-    let realtime = raise_priority();
+    // The lowest real-time priority but one (the executor has the lowest):
+    // the ticker preempts ordinary work, and the fusion step it watches, on
+    // its core when it wakes, as a watchdog on a vehicle computer should.
+    let realtime = crate::sched::raise_priority(crate::sched::TICKER_PRIORITY);
     shared.realtime.store(realtime, Ordering::Relaxed);
     if !realtime {
         tracing::debug!(
@@ -108,23 +111,6 @@ fn tick(engine: &Engine, shared: &Shared) {
             shared.issued.store(ticks, Ordering::Release);
         }
     }
-}
-
-/// Moves the calling thread to `SCHED_FIFO`, the lowest real-time
-/// priority but one: the ticker then preempts ordinary work on its core
-/// when it wakes, as a watchdog on a vehicle computer should. Needs
-/// `CAP_SYS_NICE` (or root); without it the thread stays as it was.
-#[cfg(target_os = "linux")]
-fn raise_priority() -> bool {
-    let param = libc::sched_param { sched_priority: 2 };
-    // SAFETY: pthread_self() is the calling thread and `param` is a valid
-    // sched_param; the call changes only this thread's scheduling.
-    unsafe { libc::pthread_setschedparam(libc::pthread_self(), libc::SCHED_FIFO, &param) == 0 }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn raise_priority() -> bool {
-    false
 }
 
 impl Drop for EpochTicker {

@@ -30,7 +30,7 @@ use serde::Deserialize;
 use crate::align::{AlignerConfig, ApproximateTimeConfig, PolicyConfig, TriggerConfig};
 
 pub use error::{LaunchError, LaunchErrorKind, Location};
-pub use units::{format_duration, format_size};
+pub use units::{format_duration, format_size, parse_duration};
 
 /// The frame budget when the launch file does not set `deadline`.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_millis(10);

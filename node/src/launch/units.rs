@@ -32,7 +32,7 @@ const SIZE_UNITS: [(&str, u128); 4] = [
 ];
 
 /// Parses a duration; the error says what is wrong with `text`.
-pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let hint = "a duration is a string like \"20ms\" (units: ns, us, ms, s)";
     let (number, unit) = split(text).ok_or_else(|| format!("`{text}` is not {hint}"))?;
     let scale = lookup(&DURATION_UNITS, unit)

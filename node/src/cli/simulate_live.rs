@@ -1,0 +1,100 @@
+//! `fusion-node simulate-live`: publishes simulated sensor data for a
+//! launch file's sensors over zenoh.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use fusion_sim::{LidarModel, Scene};
+use zenoh::Wait;
+
+use super::CliError;
+use crate::launch::{Launch, parse_duration};
+use crate::simulate::LiveSim;
+use crate::transport;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Lidar {
+    /// 32 beams x 720 columns (23 040 rays).
+    Small,
+    /// 128 beams x 940 columns (120 320 rays), about a VLS-128.
+    Vlp128,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateLiveArgs {
+    /// The launch file whose sensors (topics, poses) are simulated.
+    #[arg(long, value_name = "FILE")]
+    launch: PathBuf,
+    /// Ticks per second; every sensor publishes once per tick.
+    #[arg(long, default_value_t = 20.0)]
+    rate: f64,
+    /// Stop after this long, e.g. `10s`; else run until SIGINT or SIGTERM.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    duration: Option<Duration>,
+    /// Connect to this zenoh endpoint (repeatable), e.g.
+    /// `tcp/127.0.0.1:7447`, with multicast scouting off. Without it the
+    /// launch file's `[zenoh]` is used.
+    #[arg(long, value_name = "ENDPOINT")]
+    connect: Vec<String>,
+    /// The LiDAR model.
+    #[arg(long, value_enum, default_value = "small")]
+    lidar: Lidar,
+    /// Seed of the highway scene and of all sensor noise.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+pub fn run(args: SimulateLiveArgs) -> Result<(), CliError> {
+    super::init_logging();
+    let launch = Launch::load(&args.launch).map_err(|e| CliError::usage(e.to_string()))?;
+    if !(args.rate.is_finite() && args.rate > 0.0) {
+        return Err(CliError::usage(format!(
+            "--rate {} is not a positive number",
+            args.rate
+        )));
+    }
+    let config = if args.connect.is_empty() {
+        transport::config(&launch.zenoh)
+    } else {
+        transport::explicit_peer_config(&[], &args.connect)
+    }
+    .map_err(|e| CliError::usage(e.to_string()))?;
+    let session = transport::open_config(config).map_err(|e| CliError::failure(e.to_string()))?;
+    let lidar = match args.lidar {
+        Lidar::Small => LidarModel::small(),
+        Lidar::Vlp128 => LidarModel::vlp128_like(),
+    };
+    let mut sim = LiveSim::new(
+        &session,
+        &launch,
+        Scene::highway(args.seed),
+        lidar,
+        args.seed,
+    )
+    .map_err(|e| CliError::failure(e.to_string()))?;
+    let signal = super::stop_signal()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    std::thread::spawn(move || {
+        if signal.recv().is_ok() {
+            flag.store(true, Ordering::Relaxed);
+        }
+    });
+    tracing::info!(
+        sensors = launch.sensors.len(),
+        rate = args.rate,
+        "publishing"
+    );
+    let ticks = sim
+        .run(args.rate, args.duration, &stop)
+        .map_err(|e| CliError::failure(e.to_string()))?;
+    let _ = session.close().wait();
+    eprintln!(
+        "simulate-live: {ticks} ticks of {} sensors",
+        launch.sensors.len()
+    );
+    Ok(())
+}

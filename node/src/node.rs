@@ -1,0 +1,181 @@
+//! A whole node: the module loaded and initialised, a zenoh session, and
+//! the pipeline between them, as `fusion-node run` starts it.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+use zenoh::{Session, Wait};
+
+use crate::host::artifact::{self, ArtifactError};
+use crate::host::cache::{CacheOutcome, CompileCache};
+use crate::host::{HostEngine, HostError, Limits, ModuleHost};
+use crate::launch::{Launch, ModuleSource};
+use crate::pipeline::{FrameSink, Pipeline, PipelineConfig, PipelineError, Summary};
+use crate::transport::{self, TransportError};
+
+/// Why a node could not start or stop cleanly.
+#[derive(Debug, Error)]
+pub enum NodeError {
+    /// The module file could not be read.
+    #[error("cannot read module {}: {source}", path.display())]
+    ReadModule {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A `.cwasm` was refused (and no source was at hand to recompile).
+    #[error("module {}: {source}", path.display())]
+    Artifact {
+        /// The artifact.
+        path: PathBuf,
+        /// Why.
+        source: ArtifactError,
+    },
+    /// The host refused the module or could not start.
+    #[error("module {}: {source}", path.display())]
+    Host {
+        /// The module.
+        path: PathBuf,
+        /// Why.
+        source: HostError,
+    },
+    /// The module's configuration could not be encoded.
+    #[error("cannot encode the module configuration: {0}")]
+    Config(String),
+    /// The module refused its configuration.
+    #[error("module {} refused its configuration: {source}", path.display())]
+    Init {
+        /// The module.
+        path: PathBuf,
+        /// Why.
+        source: HostError,
+    },
+    /// zenoh.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// The pipeline.
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+}
+
+/// A running node. [`Node::stop`] drains and stops it.
+#[derive(Debug)]
+pub struct Node {
+    pipeline: Pipeline,
+    session: Session,
+}
+
+impl Node {
+    /// Loads and initialises the launch file's module, opens the zenoh
+    /// session its `[zenoh]` describes and starts the pipeline.
+    pub fn start(launch: &Launch, sink: Box<dyn FrameSink>) -> Result<Node, NodeError> {
+        let host = load_host(launch)?;
+        let session = transport::open(&launch.zenoh)?;
+        Node::start_with(launch, session, host, sink)
+    }
+
+    /// Starts the pipeline on an open session with a loaded, initialised
+    /// host (what [`Node::start`] does after loading; tests use it to pick
+    /// their own endpoints).
+    pub fn start_with(
+        launch: &Launch,
+        session: Session,
+        host: ModuleHost,
+        sink: Box<dyn FrameSink>,
+    ) -> Result<Node, NodeError> {
+        let pipeline = Pipeline::start(&session, PipelineConfig::from_launch(launch), host, sink)?;
+        Ok(Node { pipeline, session })
+    }
+
+    /// The pipeline (counters, clock).
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+
+    /// The zenoh session, for further publishers (diagnostics).
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// Stops intake, drains the frames in flight, joins the threads and
+    /// closes the session.
+    pub fn stop(self) -> Result<Summary, NodeError> {
+        let summary = self.pipeline.shutdown();
+        if let Err(e) = self.session.close().wait() {
+            tracing::debug!(error = %e, "closing the zenoh session failed");
+        }
+        Ok(summary?)
+    }
+}
+
+/// The host limits a launch file sets: its memory cap, and its deadline
+/// as the step deadline.
+pub fn limits(launch: &Launch) -> Limits {
+    Limits {
+        memory_bytes: usize::try_from(launch.module.memory_bytes).unwrap_or(usize::MAX),
+        step_deadline: launch.deadline,
+        ..Limits::default()
+    }
+}
+
+/// Loads the launch file's module into a new host and initialises it with
+/// [`Launch::module_config`]. A `.cwasm` is verified before loading (and
+/// its source compiled instead when it is refused and the source is at
+/// hand); a `.wasm` goes through the compile cache when there is a cache
+/// directory, else it is compiled in memory.
+pub fn load_host(launch: &Launch) -> Result<ModuleHost, NodeError> {
+    let path = launch.module.source.path();
+    let host_error = |source| NodeError::Host {
+        path: path.clone(),
+        source,
+    };
+    let engine = crate::host::engine().map_err(host_error)?;
+    let limits = limits(launch);
+    let mut host = if launch.module.source.is_precompiled() {
+        let loaded =
+            artifact::load(&engine, &path, None).map_err(|source| NodeError::Artifact {
+                path: path.clone(),
+                source,
+            })?;
+        ModuleHost::from_module(&engine, &loaded.module, limits).map_err(host_error)?
+    } else {
+        let wasm = std::fs::read(&path).map_err(|source| NodeError::ReadModule {
+            path: path.clone(),
+            source,
+        })?;
+        from_wasm(&engine, &launch.module.source, &wasm, limits).map_err(host_error)?
+    };
+    let config = fusion_msgs::encode(&launch.module_config())
+        .map_err(|e| NodeError::Config(e.to_string()))?;
+    host.init(&config).map_err(|source| NodeError::Init {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(host)
+}
+
+fn from_wasm(
+    engine: &HostEngine,
+    source: &ModuleSource,
+    wasm: &[u8],
+    limits: Limits,
+) -> Result<ModuleHost, HostError> {
+    if let Some(dir) = CompileCache::default_dir() {
+        let cache = CompileCache::new(dir);
+        match cache.load(engine, wasm) {
+            Ok((module, outcome)) => {
+                if outcome != CacheOutcome::Hit {
+                    tracing::info!(cache = %cache.dir().display(), "module compiled and cached");
+                }
+                return ModuleHost::from_module(engine, &module, limits);
+            }
+            Err(e) => tracing::warn!(
+                module = %source.path().display(),
+                error = %e,
+                "compile cache unusable; compiling in memory"
+            ),
+        }
+    }
+    ModuleHost::from_wasm(engine, wasm, limits)
+}

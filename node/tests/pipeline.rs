@@ -1,0 +1,354 @@
+//! The node in-process over zenoh loopback: sensor messages published on
+//! one session, the node on another, connected through an explicit
+//! `tcp/127.0.0.1` endpoint with multicast scouting off. Every wait is
+//! bounded.
+
+mod common;
+mod live;
+
+use std::time::Duration;
+
+use crossbeam_channel::Receiver;
+use fusion_abi::NativeModule;
+use fusion_msgs::autoware_perception_msgs::{
+    ObjectClassification as Class, TrackedObject, TrackedObjects,
+};
+use fusion_msgs::visualization_msgs::{Marker, MarkerArray};
+use fusion_node::host::{MissReason, ModuleHost};
+use fusion_node::launch::Launch;
+use fusion_node::node::{Node, limits};
+use fusion_node::pipeline::{FrameReport, Outcome, Recorded, RecordingSink};
+use fusion_node::simulate::LiveSim;
+use fusion_reference::ReferenceModule;
+use fusion_sim::{LidarModel, Scene};
+use live::*;
+use tempfile::TempDir;
+use zenoh::pubsub::Publisher;
+use zenoh::{Session, Wait};
+
+const T0: i64 = 1_700_000_000_000_000_000;
+
+/// These tests measure time on a two-core machine, and one of them keeps a
+/// real-time executor busy: they run one at a time.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+const MS: i64 = 1_000_000;
+
+/// A node on a test module, and the peer that feeds and watches it.
+struct Rig {
+    node: Node,
+    sink: RecordingSink,
+    peer: Session,
+    lidar: Publisher<'static>,
+    radar: Option<Publisher<'static>>,
+    outputs: Receiver<Vec<u8>>,
+    _dir: TempDir,
+}
+
+fn host_for(launch: &Launch, wasm: &[u8]) -> ModuleHost {
+    let (engine, _) = common::shared();
+    let mut host = ModuleHost::from_wasm(engine, wasm, limits(launch)).unwrap();
+    host.init(&fusion_msgs::encode(&launch.module_config()).unwrap())
+        .unwrap();
+    host
+}
+
+/// Collects every sample on `key` into a channel.
+fn collect(session: &Session, key: &'static str) -> Receiver<Vec<u8>> {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    session
+        .declare_subscriber(key)
+        .callback(move |sample| {
+            let _ = tx.send(sample.payload().to_bytes().into_owned());
+        })
+        .background()
+        .wait()
+        .unwrap();
+    rx
+}
+
+fn start(module: &str, deadline: &str, max_wait: &str, radar: bool) -> Rig {
+    let dir = tempfile::tempdir().unwrap();
+    let launch = wat_launch(dir.path(), module, deadline, max_wait, radar);
+    let host = host_for(
+        &launch,
+        &std::fs::read(dir.path().join("module.wasm")).unwrap(),
+    );
+    let port = free_port();
+    let sink = RecordingSink::new();
+    let node = Node::start_with(
+        &launch,
+        listening_session(port),
+        host,
+        Box::new(sink.clone()),
+    )
+    .unwrap();
+    let peer = connected_session(port);
+    let outputs = collect(&peer, "test/objects");
+    let lidar = matched_publisher(&peer, "/test/lidar");
+    let radar = radar.then(|| matched_publisher(&peer, "/test/radar"));
+    Rig {
+        node,
+        sink,
+        peer,
+        lidar,
+        radar,
+        outputs,
+        _dir: dir,
+    }
+}
+
+impl Rig {
+    fn wait_frames(&self, n: usize, timeout: Duration) -> Recorded {
+        wait_until(timeout, || {
+            let r = self.sink.snapshot();
+            r.frames.len() + r.dropped.len() >= n
+        });
+        self.sink.snapshot()
+    }
+}
+
+fn put(publisher: &Publisher<'static>, bytes: Vec<u8>) {
+    publisher.put(bytes).wait().unwrap();
+}
+
+#[test]
+fn a_silent_sensor_degrades_frames_and_they_recover_when_it_returns() {
+    let _serial = serial();
+    let rig = start("echo_header", "50ms", "5ms", true);
+    let radar = rig.radar.as_ref().unwrap();
+    for k in 0..30 {
+        let stamp = T0 + k * 50 * MS;
+        put(&rig.lidar, header_message(stamp));
+        if !(10..20).contains(&k) {
+            put(radar, header_message(stamp));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let recorded = rig.wait_frames(30, Duration::from_secs(10));
+    let summary = rig.node.stop().unwrap();
+    assert!(recorded.finished || rig.sink.snapshot().finished);
+    assert_eq!(recorded.frames.len(), 30, "{recorded:?}");
+    for report in &recorded.frames {
+        let k = (report.trigger_stamp_ns - T0) / (50 * MS);
+        match k {
+            11..=18 => {
+                assert_eq!(report.missing_sensors, 0b10, "frame {k}: {report:?}");
+                assert!(report.is_published());
+            }
+            0..=8 | 22.. => assert!(!report.is_degraded(), "frame {k}: {report:?}"),
+            _ => {}
+        }
+    }
+    assert_eq!(summary.frames.degraded, 10, "{summary:?}");
+    assert_eq!(summary.sensors[0].counts.received, 30);
+    assert_eq!(summary.sensors[1].counts.received, 20);
+    // The module was told: its echo of the frame header carries the mask
+    // and the DEGRADED flag.
+    let echoes: Vec<_> = rig.outputs.try_iter().filter_map(|o| echoed(&o)).collect();
+    assert_eq!(echoes.len(), 30);
+    for (sequence, stamp, missing, flags) in echoes {
+        let k = (stamp - T0) / (50 * MS);
+        assert_eq!(
+            missing,
+            if (10..20).contains(&k) { 0b10 } else { 0 },
+            "seq {sequence}"
+        );
+        assert_eq!(flags & 1 == 1, missing != 0, "seq {sequence}");
+    }
+    drop(rig.peer);
+}
+
+#[test]
+fn a_busy_executor_drops_the_oldest_sets_and_counts_them() {
+    let _serial = serial();
+    let rig = start("slow_step", "1s", "5ms", false);
+    for k in 0..100 {
+        put(&rig.lidar, header_message(T0 + k * 5 * MS));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Wait until the executor has caught up: the counts stop moving.
+    let pipeline = rig.node.pipeline();
+    let mut last = pipeline.frame_counts();
+    let settled = wait_until(Duration::from_secs(30), || {
+        std::thread::sleep(Duration::from_millis(300));
+        let now = pipeline.frame_counts();
+        std::mem::replace(&mut last, now) == now
+    });
+    assert!(settled, "{last:?}");
+    let summary = rig.node.stop().unwrap();
+    let recorded = rig.sink.snapshot();
+    assert!(summary.sensors[0].counts.received >= 50, "{summary:?}");
+    assert!(summary.frames.sets_dropped > 0, "{summary:?}");
+    assert_eq!(summary.frames.sets_dropped as usize, recorded.dropped.len());
+    // Every set the aligner made was run or dropped, none lost.
+    assert_eq!(
+        summary.frames.frames + summary.frames.sets_dropped,
+        summary.align.sets,
+        "{summary:?}"
+    );
+    // The executor ran the newest sets: frames are numbered without gaps.
+    for (i, report) in recorded.frames.iter().enumerate() {
+        assert_eq!(report.sequence, i as u64);
+        assert!(report.is_published(), "{report:?}");
+    }
+}
+
+#[test]
+fn a_step_past_the_deadline_is_a_miss_and_the_next_frame_is_on_time() {
+    let _serial = serial();
+    let deadline = Duration::from_millis(40);
+    let rig = start("stall_every_fourth", "40ms", "5ms", false);
+    for k in 0..12 {
+        put(&rig.lidar, header_message(T0 + k * 100 * MS));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let recorded = rig.wait_frames(12, Duration::from_secs(10));
+    let summary = rig.node.stop().unwrap();
+    let frames: &[FrameReport] = &recorded.frames;
+    assert_eq!(frames.len(), 12, "{frames:?}");
+    assert_eq!(summary.frames.deadline_misses, 3);
+    for (i, report) in frames.iter().enumerate() {
+        if report.sequence % 4 == 1 {
+            assert_eq!(
+                report.outcome,
+                Outcome::ModuleMiss {
+                    reason: MissReason::Deadline,
+                    restarted: true
+                }
+            );
+            assert!(report.stages.module_exec >= deadline, "{report:?}");
+            let next = &frames[i + 1];
+            assert!(next.is_published(), "{next:?}");
+            assert!(
+                next.stages.end_to_end < deadline,
+                "late after a miss: {next:?}"
+            );
+        } else {
+            assert!(report.is_published(), "{report:?}");
+        }
+    }
+}
+
+#[test]
+fn garbage_on_a_sensor_topic_is_counted_and_dropped() {
+    let _serial = serial();
+    let rig = start("echo_header", "50ms", "5ms", false);
+    let mut bad_nanosec = header_message(T0);
+    bad_nanosec[8..12].copy_from_slice(&2_000_000_000u32.to_le_bytes());
+    let garbage = [Vec::new(), vec![1, 2, 3], vec![0xff; 64], bad_nanosec];
+    for bytes in garbage {
+        put(&rig.lidar, bytes);
+    }
+    for k in 0..5 {
+        put(&rig.lidar, header_message(T0 + k * 50 * MS));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let recorded = rig.wait_frames(5, Duration::from_secs(10));
+    let summary = rig.node.stop().unwrap();
+    let lidar = &summary.sensors[0].counts;
+    assert_eq!((lidar.received, lidar.malformed), (9, 4), "{summary:?}");
+    assert_eq!(recorded.frames.len(), 5);
+    assert!(recorded.frames.iter().all(FrameReport::is_published));
+}
+
+/// The reference module on the default launch file, fed the highway scene
+/// over zenoh: every output is byte for byte what the module computes
+/// in-process on the same messages, and nearby cars are found.
+#[test]
+fn highway_sensors_in_tracked_objects_out() {
+    let _serial = serial();
+    const TICKS: i64 = 30;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let launch = Launch::load(root.join("launch/default.toml")).unwrap();
+    let config = fusion_msgs::encode(&launch.module_config()).unwrap();
+    let (engine, module) = common::shared();
+    let mut host = ModuleHost::from_module(engine, module, limits(&launch)).unwrap();
+    host.init(&config).unwrap();
+    let port = free_port();
+    let sink = RecordingSink::new();
+    let node = Node::start_with(
+        &launch,
+        listening_session(port),
+        host,
+        Box::new(sink.clone()),
+    )
+    .unwrap();
+    let peer = connected_session(port);
+    let outputs = collect(&peer, "fusion/tracked_objects");
+    let markers = collect(&peer, "fusion/markers");
+    drop(matched_publisher(&peer, "/sensors/lidar_top/points"));
+    let mut sim = LiveSim::new(&peer, &launch, Scene::highway(3), LidarModel::small(), 3).unwrap();
+    let rendered: Vec<_> = (0..TICKS)
+        .map(|k| sim.render_at(T0 + k * 50 * MS))
+        .collect();
+    for tick in &rendered {
+        sim.publish(&tick.messages, 0).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    wait_until(Duration::from_secs(10), || {
+        sink.snapshot().frames.len() >= TICKS as usize
+    });
+    let summary = node.stop().unwrap();
+    let reports = sink.snapshot().frames;
+    assert!(summary.frames.published >= TICKS as u64 - 2, "{summary:?}");
+
+    // The same frames in-process, while the node saw every sensor of
+    // every tick (after a degraded or lost frame the tracks differ).
+    let mut native = NativeModule::<ReferenceModule>::init(&config).unwrap();
+    let outputs: Vec<Vec<u8>> = outputs.try_iter().collect();
+    let mut compared = 0;
+    for (k, (tick, report)) in rendered.iter().zip(&reports).enumerate() {
+        if report.is_degraded() || report.trigger_stamp_ns != tick.stamp_ns {
+            break;
+        }
+        let frame = fusion_sim::frame(k as u64, tick.stamp_ns, &tick.messages);
+        let expected = native.step(&frame).unwrap();
+        assert_eq!(outputs[k], expected, "frame {k}");
+        compared += 1;
+    }
+    assert!(
+        compared >= 20,
+        "only {compared} frames complete: {summary:?}"
+    );
+
+    let last: TrackedObjects = fusion_msgs::decode(&outputs[compared - 1]).unwrap();
+    let truth = &rendered[compared - 1].truth;
+    let position = |o: &TrackedObject| {
+        let p = &o.kinematics.pose_with_covariance.pose.position;
+        (p.x, p.y)
+    };
+    let nearby: Vec<_> = truth
+        .objects
+        .iter()
+        .filter(|t| t.classification[0].label == Class::CAR)
+        .map(position)
+        .filter(|(x, y)| x.hypot(*y) < 30.0)
+        .collect();
+    let found = nearby
+        .iter()
+        .filter(|(tx, ty)| {
+            last.objects.iter().any(|o| {
+                let (x, y) = position(o);
+                (x - tx).hypot(y - ty) < 0.5
+            })
+        })
+        .count();
+    // Cars hidden behind others in the LiDAR's view may not be tracked.
+    assert!(
+        found >= 2 && 2 * found >= nearby.len(),
+        "{found} of the cars within 30 m ({nearby:?}) tracked within 0.5 m"
+    );
+
+    let arrays: Vec<MarkerArray> = markers
+        .try_iter()
+        .map(|bytes| fusion_msgs::decode(&bytes).unwrap())
+        .collect();
+    let array = arrays.last().expect("markers published while subscribed");
+    assert!(!array.markers.is_empty());
+    assert!(array.markers.iter().all(|m| m.r#type == Marker::CUBE));
+    drop(peer);
+}

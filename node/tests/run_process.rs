@@ -1,0 +1,164 @@
+//! `fusion-node run` as a separate process, on zenoh loopback (explicit
+//! endpoints from a json5 file, multicast scouting off): it runs for its
+//! duration against a publisher, and it stops cleanly on SIGTERM. Every
+//! wait is bounded.
+
+#![cfg(target_os = "linux")]
+
+mod live;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Receiver;
+use fusion_node::launch::Launch;
+use fusion_node::simulate::LiveSim;
+use fusion_sim::{LidarModel, Scene};
+use live::{connected_session, endpoint, free_port, matched_publisher};
+use zenoh::Wait;
+
+/// The default launch file with `[zenoh]` replaced by a json5 file that
+/// listens on `port` only, in `dir`.
+fn loopback_launch(dir: &Path, port: u16) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let default = std::fs::read_to_string(root.join("launch/default.toml")).unwrap();
+    let start = default.find("[zenoh]").unwrap();
+    let end = start + default[start..].find("\n\n").unwrap();
+    let text = format!(
+        "{}[zenoh]\nconfig = \"zenoh.json5\"{}",
+        &default[..start],
+        &default[end..]
+    );
+    std::fs::write(
+        dir.join("zenoh.json5"),
+        format!(
+            "{{ mode: \"peer\", listen: {{ endpoints: [\"{}\"] }}, scouting: {{ multicast: {{ enabled: false }} }} }}",
+            endpoint(port)
+        ),
+    )
+    .unwrap();
+    let path = dir.join("launch.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Starts `fusion-node run` and a thread that forwards its stderr lines.
+fn spawn_node(launch: &Path, extra: &[&str]) -> (Child, Receiver<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fusion-node"))
+        .arg("run")
+        .arg("--launch")
+        .arg(launch)
+        .args(extra)
+        // The compile cache the other tests warm up.
+        .env(
+            "FUSION_NODE_CACHE_DIR",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("module-cache"),
+        )
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = crossbeam_channel::unbounded();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    (child, rx)
+}
+
+/// Waits for a line containing `needle`; returns the lines seen.
+fn wait_for_line(lines: &Receiver<String>, needle: &str, timeout: Duration) -> Vec<String> {
+    let deadline = Instant::now() + timeout;
+    let mut seen = Vec::new();
+    while let Ok(line) = lines.recv_deadline(deadline) {
+        let found = line.contains(needle);
+        seen.push(line);
+        if found {
+            return seen;
+        }
+    }
+    panic!("no line with `{needle}` within {timeout:?}: {seen:#?}");
+}
+
+/// Waits for the child to exit, killing it after `timeout`.
+fn wait_exit(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+/// Module compilation may take a while on a cold cache in a debug build.
+const STARTUP: Duration = Duration::from_secs(180);
+
+#[test]
+fn run_for_a_duration_against_a_publisher_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let launch_path = loopback_launch(dir.path(), port);
+    let (mut child, lines) = spawn_node(&launch_path, &["--duration", "3s"]);
+    wait_for_line(&lines, "running", STARTUP);
+
+    let launch = Launch::load(&launch_path).unwrap();
+    let peer = connected_session(port);
+    drop(matched_publisher(&peer, "/sensors/lidar_top/points"));
+    let mut sim = LiveSim::new(&peer, &launch, Scene::highway(5), LidarModel::small(), 5).unwrap();
+    // Publish for about 1.5 s, well inside the node's 3 s.
+    sim.run(
+        20.0,
+        Some(Duration::from_millis(1500)),
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+
+    let status =
+        wait_exit(&mut child, Duration::from_secs(20)).expect("node exits after --duration");
+    let _ = peer.close().wait();
+    let output: Vec<String> = lines.try_iter().collect();
+    assert!(status.success(), "{status:?}: {output:#?}");
+    let summary = output
+        .iter()
+        .find(|l| l.contains(" frames, "))
+        .unwrap_or_else(|| panic!("no summary: {output:#?}"));
+    let published: u64 = summary
+        .split(", ")
+        .find_map(|part| part.strip_suffix(" published"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("summary: {summary}"));
+    assert!(published > 0, "{summary}");
+}
+
+#[test]
+fn sigterm_stops_a_running_node_within_2s() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let launch_path = loopback_launch(dir.path(), port);
+    let (mut child, lines) = spawn_node(&launch_path, &[]);
+    wait_for_line(&lines, "running", STARTUP);
+    let pid = i32::try_from(child.id()).unwrap();
+    let sent = Instant::now();
+    // SAFETY: kill(2) with the pid of our own child and a valid signal.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let status = wait_exit(&mut child, Duration::from_secs(2));
+    let output: Vec<String> = lines.try_iter().collect();
+    let status = status.unwrap_or_else(|| panic!("still running 2 s after SIGTERM: {output:#?}"));
+    assert!(status.success(), "{status:?}: {output:#?}");
+    assert!(sent.elapsed() < Duration::from_secs(2));
+    assert!(
+        output.iter().any(|l| l.contains(" frames, ")),
+        "{output:#?}"
+    );
+}
