@@ -7,12 +7,11 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::time::Duration;
 
-use fusion_node::deadline::{
-    DeadlineConfig, DeadlineMonitor, FrameOutcome, FrameReport, MissLog, StageTimes,
-};
+use fusion_node::deadline::{DeadlineConfig, DeadlineMonitor, MissLog};
 use fusion_node::diagnostics::SensorStats;
 use fusion_node::host::{MissReason, TrapKind};
 use fusion_node::metrics::StageHistograms;
+use fusion_node::pipeline::{FrameReport, Outcome, StageTimes};
 
 struct Counting;
 
@@ -49,26 +48,34 @@ fn allocations() -> u64 {
 
 const MS: i64 = 1_000_000;
 
-fn frame(sequence: u64, outcome: FrameOutcome, missing: u64, end_to_end_us: u64) -> FrameReport {
+fn frame(sequence: u64, outcome: Outcome, missing: u64, end_to_end_us: u64) -> FrameReport {
     FrameReport {
         sequence,
         trigger_stamp_ns: sequence as i64 * 50 * MS,
-        arrival_ns: sequence as i64 * 50 * MS + 2 * MS,
-        missing,
+        trigger_arrival_ns: sequence as i64 * 50 * MS + 2 * MS,
+        missing_sensors: missing,
         stages: StageTimes {
             align_wait: Duration::from_micros(200 + sequence % 300),
             frame_build: Duration::from_micros(30),
             module_exec: Duration::from_micros(end_to_end_us / 2),
+            publish: Duration::from_micros(15 + sequence % 7),
             end_to_end: Duration::from_micros(end_to_end_us),
         },
         outcome,
     }
 }
 
-fn published(sequence: u64) -> FrameOutcome {
-    FrameOutcome::Published {
-        publish: Duration::from_micros(15 + sequence % 7),
+fn published(sequence: u64) -> Outcome {
+    Outcome::Published {
+        output_len: 4_096,
         stamp_age: Duration::from_micros(2_500 + sequence % 1_000),
+    }
+}
+
+fn miss(reason: MissReason) -> Outcome {
+    Outcome::ModuleMiss {
+        reason,
+        restarted: false,
     }
 }
 
@@ -107,10 +114,10 @@ fn on_time_frames_do_not_allocate() {
     let before = allocations();
     for seq in 0..200_u64 {
         let outcome = match seq % 4 {
-            0 => FrameOutcome::ModuleMissed(MissReason::Deadline),
-            1 => FrameOutcome::ModuleMissed(MissReason::Trap(TrapKind::MemoryOutOfBounds)),
+            0 => miss(MissReason::Deadline),
+            1 => miss(MissReason::Trap(TrapKind::MemoryOutOfBounds)),
             2 => published(seq),
-            _ => FrameOutcome::ModuleMissed(MissReason::ModuleError(2)),
+            _ => miss(MissReason::ModuleError(2)),
         };
         let report = frame(seq, outcome, 0b1010_0000, 12_000);
         assert!(monitor.record(&report).is_some());

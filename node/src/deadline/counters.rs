@@ -3,7 +3,8 @@
 use crate::align::MAX_SENSORS;
 use crate::host::MissReason;
 
-use super::{FrameReport, Miss};
+use super::Miss;
+use crate::pipeline::FrameReport;
 
 /// What the monitor counted since it was created. All counts only grow.
 ///
@@ -120,7 +121,7 @@ impl MissCounters {
 
     pub(super) fn count_frame(&mut self, report: &FrameReport, miss: Option<Miss>) {
         self.frames += 1;
-        if report.missing != 0 {
+        if report.is_degraded() {
             self.degraded_frames += 1;
         }
         match miss {

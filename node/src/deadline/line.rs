@@ -8,7 +8,8 @@ use serde::{Serialize, Serializer};
 
 use crate::host::{MissReason, TrapKind};
 
-use super::{DeadlineConfig, FrameReport, Miss};
+use super::{DeadlineConfig, Miss};
+use crate::pipeline::FrameReport;
 
 #[derive(Serialize)]
 pub(super) struct Line<'a> {
@@ -69,7 +70,7 @@ pub(super) fn frame<'a>(report: &FrameReport, miss: Miss, config: &'a DeadlineCo
         reason: miss.tag(),
         sequence: Some(report.sequence),
         trigger_stamp_ns: Some(report.trigger_stamp_ns),
-        arrival_ns: report.arrival_ns,
+        arrival_ns: report.trigger_arrival_ns,
         budget_us: us(config.budget),
         stages_us: Some(StagesUs {
             align_wait: us(s.align_wait),
@@ -82,7 +83,7 @@ pub(super) fn frame<'a>(report: &FrameReport, miss: Miss, config: &'a DeadlineCo
         module_status,
         module_sha256: &config.module_sha256,
         missing: Names {
-            mask: report.missing,
+            mask: report.missing_sensors,
             names: &config.sensors,
         },
         sensor: None,

@@ -3,8 +3,8 @@
 //!
 //! The budget (10 ms by default, `deadline` in the launch file) runs from
 //! the arrival of a frame's trigger message to the publication of its
-//! output. The fusion executor hands the monitor a [`FrameReport`] per
-//! frame and calls [`DeadlineMonitor::record_dropped_input`] when a sensor
+//! output. The fusion executor hands the monitor the pipeline's
+//! [`FrameReport`] per frame and calls [`DeadlineMonitor::record_dropped_input`] when a sensor
 //! queue overflowed. A frame misses when the module failed (the host's
 //! [`MissReason`](crate::host::MissReason)), when publishing failed, when
 //! it was published after the budget (`late`), or when a sensor was
@@ -35,10 +35,11 @@ use std::time::Duration;
 
 pub use counters::MissCounters;
 pub use log::MissLog;
-pub use report::{FrameOutcome, FrameReport, Miss, StageTimes};
+pub use report::{Miss, classify};
 
 use crate::align::MAX_SENSORS;
 use crate::launch::Launch;
+use crate::pipeline::FrameReport;
 
 /// Miss-log lines buffered before they are written, unless
 /// [`DeadlineMonitor::flush`] comes first.
@@ -111,7 +112,7 @@ impl DeadlineMonitor {
     /// Counts one frame and, if it missed, logs it. Returns the miss.
     /// Allocates nothing when the frame is on time and complete.
     pub fn record(&mut self, report: &FrameReport) -> Option<Miss> {
-        let miss = report.classify(self.config.budget);
+        let miss = classify(report, self.config.budget);
         self.counters.count_frame(report, miss);
         if let Some(miss) = miss {
             let line = line::frame(report, miss, &self.config);
@@ -123,7 +124,8 @@ impl DeadlineMonitor {
 
     /// Counts `dropped` messages of `sensor` lost to a full queue since the
     /// last call, and logs one `dropped_input` line. `now_ns` is when the
-    /// drops were noticed, on the clock of [`FrameReport::arrival_ns`].
+    /// drops were noticed, on the clock of
+    /// [`FrameReport::trigger_arrival_ns`] (the pipeline's).
     pub fn record_dropped_input(&mut self, sensor: u16, dropped: u64, now_ns: i64) {
         if dropped == 0 {
             return;

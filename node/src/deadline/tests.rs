@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::*;
 use crate::host::{MissReason, TrapKind};
+use crate::pipeline::{FrameReport, Outcome, StageTimes};
 
 const MS: Duration = Duration::from_millis(1);
 const SHA: &str = "5f3c0e1b9a8d7c6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e";
@@ -24,16 +25,17 @@ fn published(end_to_end: Duration) -> FrameReport {
     FrameReport {
         sequence: 7,
         trigger_stamp_ns: 1_700_000_000_123_456_789,
-        arrival_ns: 42_000_001,
-        missing: 0,
+        trigger_arrival_ns: 42_000_001,
+        missing_sensors: 0,
         stages: StageTimes {
             align_wait: Duration::from_micros(1_500),
             frame_build: Duration::from_nanos(120_500),
             module_exec: 4 * MS,
+            publish: Duration::from_micros(30),
             end_to_end,
         },
-        outcome: FrameOutcome::Published {
-            publish: Duration::from_micros(30),
+        outcome: Outcome::Published {
+            output_len: 512,
             stamp_age: 6 * MS,
         },
     }
@@ -41,7 +43,10 @@ fn published(end_to_end: Duration) -> FrameReport {
 
 fn failed(reason: MissReason) -> FrameReport {
     FrameReport {
-        outcome: FrameOutcome::ModuleMissed(reason),
+        outcome: Outcome::ModuleMiss {
+            reason,
+            restarted: false,
+        },
         ..published(11 * MS)
     }
 }
@@ -50,38 +55,38 @@ fn failed(reason: MissReason) -> FrameReport {
 fn frames_are_classified_failure_first_then_late_then_degraded() {
     let budget = 10 * MS;
     assert_eq!(
-        published(10 * MS).classify(budget),
+        classify(&published(10 * MS), budget),
         None,
         "the budget itself is on time"
     );
     assert_eq!(
-        published(10 * MS + Duration::from_nanos(1)).classify(budget),
+        classify(&published(10 * MS + Duration::from_nanos(1)), budget),
         Some(Miss::Late)
     );
     let degraded = FrameReport {
-        missing: 0b100,
+        missing_sensors: 0b100,
         ..published(3 * MS)
     };
-    assert_eq!(degraded.classify(budget), Some(Miss::Degraded));
+    assert_eq!(classify(&degraded, budget), Some(Miss::Degraded));
     let late_and_degraded = FrameReport {
-        missing: 0b100,
+        missing_sensors: 0b100,
         ..published(12 * MS)
     };
-    assert_eq!(late_and_degraded.classify(budget), Some(Miss::Late));
+    assert_eq!(classify(&late_and_degraded, budget), Some(Miss::Late));
     let trap = MissReason::Trap(TrapKind::Unreachable);
     let trapped_and_degraded = FrameReport {
-        missing: 0b100,
+        missing_sensors: 0b100,
         ..failed(trap)
     };
     assert_eq!(
-        trapped_and_degraded.classify(budget),
+        classify(&trapped_and_degraded, budget),
         Some(Miss::Module(trap))
     );
     let publish_failed = FrameReport {
-        outcome: FrameOutcome::PublishFailed { publish: MS },
+        outcome: Outcome::PublishFailed,
         ..published(MS)
     };
-    assert_eq!(publish_failed.classify(budget), Some(Miss::PublishFailed));
+    assert_eq!(classify(&publish_failed, budget), Some(Miss::PublishFailed));
 }
 
 /// One report of every kind, with the reason tag its line must carry.
@@ -95,7 +100,7 @@ fn every_reason() -> Vec<(FrameReport, &'static str)> {
         (failed(MissReason::RestartFailed), "restart_failed"),
         (
             FrameReport {
-                outcome: FrameOutcome::PublishFailed { publish: MS },
+                outcome: Outcome::PublishFailed,
                 ..published(2 * MS)
             },
             "publish_failed",
@@ -103,7 +108,7 @@ fn every_reason() -> Vec<(FrameReport, &'static str)> {
         (published(25 * MS), "late"),
         (
             FrameReport {
-                missing: 0b1010,
+                missing_sensors: 0b1010,
                 ..published(3 * MS)
             },
             "degraded",
@@ -206,7 +211,7 @@ fn counters_count_each_frame_once() {
     }
     // A trap on a degraded frame is a trap, and a degraded frame.
     monitor.record(&FrameReport {
-        missing: 1,
+        missing_sensors: 1,
         ..failed(MissReason::Trap(TrapKind::Unreachable))
     });
     monitor.record_dropped_input(3, 4, 0);

@@ -2,10 +2,9 @@ use fusion_msgs::builtin_interfaces::Time;
 use fusion_msgs::diagnostic_msgs::{DiagnosticArray, DiagnosticStatus};
 
 use super::*;
-use crate::deadline::{
-    DeadlineConfig, DeadlineMonitor, FrameOutcome, FrameReport, MissLog, StageTimes,
-};
+use crate::deadline::{DeadlineConfig, DeadlineMonitor, MissLog};
 use crate::host::{MissReason, TrapKind};
+use crate::pipeline::{FrameReport, Outcome, StageTimes};
 
 const MS: i64 = 1_000_000;
 const S: i64 = 1_000 * MS;
@@ -36,12 +35,12 @@ fn rate_above_the_ring_is_estimated_from_its_span() {
     assert!((rate - 1_000.0).abs() < 1.0, "{rate}");
 }
 
-fn report(outcome: FrameOutcome, missing: u64, end_to_end_ms: u64) -> FrameReport {
+fn report(outcome: Outcome, missing: u64, end_to_end_ms: u64) -> FrameReport {
     FrameReport {
         sequence: 0,
         trigger_stamp_ns: 0,
-        arrival_ns: 0,
-        missing,
+        trigger_arrival_ns: 0,
+        missing_sensors: missing,
         stages: StageTimes {
             end_to_end: Duration::from_millis(end_to_end_ms),
             ..StageTimes::default()
@@ -50,8 +49,8 @@ fn report(outcome: FrameOutcome, missing: u64, end_to_end_ms: u64) -> FrameRepor
     }
 }
 
-const PUBLISHED: FrameOutcome = FrameOutcome::Published {
-    publish: Duration::from_micros(20),
+const PUBLISHED: Outcome = Outcome::Published {
+    output_len: 100,
     stamp_age: Duration::from_millis(5),
 };
 
@@ -126,7 +125,10 @@ fn levels_follow_silence_drops_and_misses() {
         sensors[2].record(k * 100 * MS);
     }
     monitor.record(&report(
-        FrameOutcome::ModuleMissed(MissReason::Trap(TrapKind::Unreachable)),
+        Outcome::ModuleMiss {
+            reason: MissReason::Trap(TrapKind::Unreachable),
+            restarted: true,
+        },
         0,
         4,
     ));

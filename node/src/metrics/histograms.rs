@@ -6,7 +6,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use super::Stage;
-use crate::deadline::{FrameOutcome, FrameReport};
+use crate::pipeline::{FrameReport, Outcome};
 
 /// The smallest value tracked, in microseconds.
 pub const LOWEST_US: u64 = 1;
@@ -78,7 +78,7 @@ impl StageHistograms {
         if let Some(publish) = report.publish() {
             self.record(Stage::Publish, publish);
         }
-        if let FrameOutcome::Published { stamp_age, .. } = report.outcome {
+        if let Outcome::Published { stamp_age, .. } = report.outcome {
             self.record(Stage::StampAge, stamp_age);
         }
     }

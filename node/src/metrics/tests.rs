@@ -99,29 +99,34 @@ fn interval_histograms_reset_and_cumulative_ones_do_not() {
 
 #[test]
 fn a_frame_report_records_the_stages_it_has() {
-    use crate::deadline::{FrameOutcome, FrameReport, StageTimes};
     use crate::host::MissReason;
+    use crate::pipeline::{FrameReport, Outcome, StageTimes};
     let stages = StageTimes {
         align_wait: us(100),
         frame_build: us(20),
         module_exec: us(3_000),
+        publish: us(40),
         end_to_end: us(3_200),
     };
     let published = FrameReport {
         sequence: 1,
         trigger_stamp_ns: 0,
-        arrival_ns: 0,
-        missing: 0,
+        trigger_arrival_ns: 0,
+        missing_sensors: 0,
         stages,
-        outcome: FrameOutcome::Published {
-            publish: us(40),
+        outcome: Outcome::Published {
+            output_len: 64,
             stamp_age: us(9_000),
         },
     };
     let missed = FrameReport {
-        outcome: FrameOutcome::ModuleMissed(MissReason::Deadline),
+        outcome: Outcome::ModuleMiss {
+            reason: MissReason::Deadline,
+            restarted: false,
+        },
         stages: StageTimes {
             module_exec: us(10_200),
+            publish: Duration::ZERO,
             end_to_end: us(10_400),
             ..stages
         },

@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use arrayvec::ArrayVec;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
@@ -132,6 +132,7 @@ impl Executor {
                         }
                         Outcome::Published {
                             output_len: stepped.output.len(),
+                            stamp_age: wall_age(header.trigger_stamp_ns),
                         }
                     }
                     Err(e) => {
@@ -167,6 +168,15 @@ impl Executor {
         super::empty(&mut set);
         let _ = self.recycle.try_send(set);
     }
+}
+
+/// Wall-clock time since `stamp_ns` (ns since the Unix epoch), zero when
+/// the stamp is in the future.
+fn wall_age(stamp_ns: i64) -> Duration {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+    Duration::from_nanos(u64::try_from(now.saturating_sub(stamp_ns)).unwrap_or(0))
 }
 
 /// The payload as one slice: zenoh's own when it is contiguous (the usual

@@ -42,6 +42,10 @@ pub enum Outcome {
     Published {
         /// Bytes published.
         output_len: usize,
+        /// From the trigger's header stamp to the publication, read on the
+        /// wall clock (ROS stamps are wall-clock time); zero when the
+        /// sensor's clock is ahead of ours.
+        stamp_age: Duration,
     },
     /// The module produced no output; the host's reason. Nothing was
     /// published for this frame.
@@ -86,6 +90,15 @@ impl FrameReport {
     /// Whether the output was published.
     pub fn is_published(&self) -> bool {
         matches!(self.outcome, Outcome::Published { .. })
+    }
+
+    /// How long publishing took, if it was attempted (published or
+    /// refused by zenoh).
+    pub fn publish(&self) -> Option<Duration> {
+        match self.outcome {
+            Outcome::Published { .. } | Outcome::PublishFailed => Some(self.stages.publish),
+            Outcome::ModuleMiss { .. } => None,
+        }
     }
 
     /// The indices of the missing sensors.
