@@ -12,6 +12,7 @@ pub mod host;
 pub mod launch;
 pub mod metrics;
 pub mod modules;
+pub mod monitor;
 pub mod node;
 pub mod pipeline;
 pub mod sched;

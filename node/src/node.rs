@@ -109,6 +109,15 @@ impl Node {
     }
 }
 
+/// SHA-256 (hex) of the launch file's module file, as the miss log names
+/// it (for a `.cwasm`, of the artifact).
+pub fn module_sha256(launch: &Launch) -> Result<String, NodeError> {
+    use sha2::{Digest, Sha256};
+    let path = launch.module.source.path();
+    let bytes = std::fs::read(&path).map_err(|source| NodeError::ReadModule { path, source })?;
+    Ok(format!("{:x}", Sha256::digest(&bytes)))
+}
+
 /// The host limits a launch file sets: its memory cap, and its deadline
 /// as the step deadline.
 pub fn limits(launch: &Launch) -> Limits {

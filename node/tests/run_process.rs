@@ -162,3 +162,113 @@ fn sigterm_stops_a_running_node_within_2s() {
         "{output:#?}"
     );
 }
+
+/// `loopback_launch` with `[logs]` pointing into `dir/logs` (1 s `.hlog`
+/// intervals) and, if given, the module `wat` compiled into `dir`.
+fn logging_launch(dir: &Path, port: u16, wat: Option<&str>) -> PathBuf {
+    let path = loopback_launch(dir, port);
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    let start = text.find("[logs]").unwrap();
+    let end = start + text[start..].find("\n\n").unwrap();
+    text.replace_range(
+        start..end,
+        "[logs]\nmiss_log = \"logs/misses.jsonl\"\nhlog = \"logs/latency.hlog\"\nhlog_interval = \"1s\"\nsummary = \"logs/summary.json\"",
+    );
+    if let Some(name) = wat {
+        let source =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/modules/{name}.wat"));
+        std::fs::write(dir.join("module.wasm"), wat::parse_file(source).unwrap()).unwrap();
+        text = text.replace("path = \"builtin:reference\"", "path = \"module.wasm\"");
+    }
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Runs the node of `launch_path` against a simulated rig for about 3 s,
+/// then sends SIGTERM; returns its stderr after it exited 0.
+fn run_then_sigterm(launch_path: &Path, port: u16) -> Vec<String> {
+    let (mut child, lines) = spawn_node(launch_path, &[]);
+    wait_for_line(&lines, "running", STARTUP);
+    let launch = Launch::load(launch_path).unwrap();
+    let peer = connected_session(port);
+    drop(matched_publisher(&peer, "/sensors/lidar_top/points"));
+    let mut sim = LiveSim::new(&peer, &launch, Scene::highway(5), LidarModel::small(), 5).unwrap();
+    sim.run(
+        20.0,
+        Some(Duration::from_millis(3000)),
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    let pid = i32::try_from(child.id()).unwrap();
+    // SAFETY: kill(2) with the pid of our own child and a valid signal.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let status = wait_exit(&mut child, Duration::from_secs(10));
+    let _ = peer.close().wait();
+    let output: Vec<String> = lines.try_iter().collect();
+    let status = status.unwrap_or_else(|| panic!("still running after SIGTERM: {output:#?}"));
+    assert!(status.success(), "{status:?}: {output:#?}");
+    output
+}
+
+/// Every line of the miss log, parsed.
+fn miss_lines(dir: &Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(dir.join("logs/misses.jsonl")).unwrap_or_default();
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+#[test]
+fn sigterm_leaves_a_miss_log_an_hlog_and_a_summary() {
+    use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let launch_path = logging_launch(dir.path(), port, None);
+    let output = run_then_sigterm(&launch_path, port);
+    assert!(
+        output.iter().any(|l| l.contains("EndToEnd")),
+        "no percentile table: {output:#?}"
+    );
+
+    miss_lines(dir.path());
+    let hlog = std::fs::read_to_string(dir.path().join("logs/latency.hlog")).unwrap();
+    let mut intervals = std::collections::BTreeMap::<String, usize>::new();
+    for entry in IntervalLogIterator::new(hlog.as_bytes()) {
+        if let LogEntry::Interval(i) = entry.unwrap_or_else(|e| panic!("{e:?}: {hlog}")) {
+            *intervals
+                .entry(i.tag().unwrap().as_str().to_owned())
+                .or_default() += 1;
+        }
+    }
+    for stage in fusion_node::metrics::Stage::ALL {
+        assert!(
+            intervals.get(stage.name()).copied().unwrap_or(0) >= 1,
+            "{stage}: {hlog}"
+        );
+    }
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("logs/summary.json")).unwrap(),
+    )
+    .unwrap();
+    let e2e = summary["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == "EndToEnd")
+        .unwrap();
+    assert!(e2e["count"].as_u64().unwrap() > 0, "{summary}");
+}
+
+#[test]
+fn a_module_past_its_deadline_logs_deadline_misses() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let launch_path = logging_launch(dir.path(), port, Some("busy_loop"));
+    run_then_sigterm(&launch_path, port);
+    let lines = miss_lines(dir.path());
+    assert!(
+        lines.iter().any(|l| l["reason"] == "deadline"),
+        "{lines:#?}"
+    );
+}

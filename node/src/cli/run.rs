@@ -1,15 +1,19 @@
 //! `fusion-node run`: the node itself.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::Args;
 
 use super::CliError;
 use crate::launch::{Launch, format_duration, parse_duration};
-use crate::node::{Node, load_host};
-use crate::pipeline::{FrameReport, Outcome, Summary};
+use crate::monitor::{MonitorHandle, MonitorSink};
+use crate::node::{Node, load_host, module_sha256};
+use crate::pipeline::Summary;
 use crate::transport;
+
+/// How often the main thread feeds the monitor the queue-drop counts.
+const TICK: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -28,7 +32,11 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
     let stop = super::stop_signal()?;
     let host = load_host(&launch).map_err(|e| CliError::failure(e.to_string()))?;
     let session = transport::open(&launch.zenoh).map_err(|e| CliError::failure(e.to_string()))?;
-    let node = Node::start_with(&launch, session, host, Box::new(log_misses))
+    let sha256 = module_sha256(&launch).map_err(|e| CliError::failure(e.to_string()))?;
+    let sink =
+        MonitorSink::from_launch(&launch, &sha256).map_err(|e| CliError::failure(e.to_string()))?;
+    let monitor = sink.handle();
+    let node = Node::start_with(&launch, session, host, Box::new(sink))
         .map_err(|e| CliError::failure(e.to_string()))?;
     tracing::info!(
         node = %launch.name,
@@ -37,25 +45,47 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
         output = %launch.outputs.tracked_objects,
         "running"
     );
-    let signalled = match args.duration {
-        Some(d) => stop.recv_timeout(d).is_ok(),
-        None => stop.recv().is_ok(),
+    let end = args.duration.map(|d| Instant::now() + d);
+    let signalled = loop {
+        let wait = end.map_or(TICK, |end| {
+            TICK.min(end.saturating_duration_since(Instant::now()))
+        });
+        if stop.recv_timeout(wait).is_ok() {
+            break true;
+        }
+        tick(&node, &monitor);
+        if end.is_some_and(|end| Instant::now() >= end) {
+            break false;
+        }
     };
     tracing::info!(
         reason = if signalled { "signal" } else { "duration" },
         "stopping: intake closed, draining frames in flight"
     );
+    tick(&node, &monitor);
     let summary = node.stop().map_err(|e| CliError::failure(e.to_string()))?;
     eprint!("{}", summary_text(&launch.name, &summary));
+    if let Some(latency) = monitor.summary() {
+        eprint!("{latency}");
+    }
+    let c = monitor.counters();
+    eprintln!(
+        "  misses: {} ({} deadline, {} late, {} degraded), {} dropped inputs, {} dropped sets, {} miss-log lines",
+        c.misses(),
+        c.deadline,
+        c.late,
+        c.degraded,
+        c.dropped_inputs,
+        c.dropped_sets,
+        c.log_lines
+    );
     Ok(())
 }
 
-/// The executor's sink until the deadline monitor exists: misses go to the
-/// log at debug level (the summary counts them).
-fn log_misses(report: &FrameReport) {
-    if let Outcome::ModuleMiss { reason, restarted } = report.outcome {
-        tracing::debug!(sequence = report.sequence, %reason, restarted, "frame missed");
-    }
+/// Once a second: hand the queue-drop totals to the monitor.
+fn tick(node: &Node, monitor: &MonitorHandle) {
+    let stats = node.pipeline().sensor_stats();
+    monitor.set_overflow_drops(stats.iter().map(|s| s.counts.dropped_overflow));
 }
 
 /// The summary printed at exit.

@@ -39,6 +39,9 @@ pub struct MissCounters {
     pub degraded_frames: u64,
     /// Sensor messages dropped by full queues.
     pub dropped_inputs: u64,
+    /// Aligned sets dropped because the executor was busy (frames that
+    /// never ran, so not in `frames`).
+    pub dropped_sets: u64,
     /// The same, by sensor index.
     pub dropped_by_sensor: [u64; MAX_SENSORS],
     /// Lines written to the miss log (buffered or flushed).
@@ -63,6 +66,7 @@ impl Default for MissCounters {
             degraded: 0,
             degraded_frames: 0,
             dropped_inputs: 0,
+            dropped_sets: 0,
             dropped_by_sensor: [0; MAX_SENSORS],
             log_lines: 0,
             log_errors: 0,
@@ -88,7 +92,8 @@ impl MissCounters {
     }
 
     /// The count of frames missed for `miss` (for
-    /// [`Miss::DroppedInput`], of dropped messages).
+    /// [`Miss::DroppedInput`], of dropped messages; for
+    /// [`Miss::DroppedSet`], of dropped sets).
     pub fn get(&self, miss: Miss) -> u64 {
         match miss {
             Miss::Module(MissReason::Deadline) => self.deadline,
@@ -101,6 +106,7 @@ impl MissCounters {
             Miss::Late => self.late,
             Miss::Degraded => self.degraded,
             Miss::DroppedInput => self.dropped_inputs,
+            Miss::DroppedSet => self.dropped_sets,
         }
     }
 
@@ -116,6 +122,7 @@ impl MissCounters {
             Miss::Late => &mut self.late,
             Miss::Degraded => &mut self.degraded,
             Miss::DroppedInput => &mut self.dropped_inputs,
+            Miss::DroppedSet => &mut self.dropped_sets,
         }
     }
 

@@ -9,7 +9,7 @@ use serde::{Serialize, Serializer};
 use crate::host::{MissReason, TrapKind};
 
 use super::{DeadlineConfig, Miss};
-use crate::pipeline::FrameReport;
+use crate::pipeline::{DroppedSet, FrameReport};
 
 #[derive(Serialize)]
 pub(super) struct Line<'a> {
@@ -108,6 +108,26 @@ pub(super) fn dropped(sensor: u16, dropped: u64, now_ns: i64, config: &DeadlineC
         },
         sensor: config.sensors.get(usize::from(sensor)).map(String::as_str),
         dropped: Some(dropped),
+    }
+}
+
+pub(super) fn dropped_set<'a>(set: &DroppedSet, config: &'a DeadlineConfig) -> Line<'a> {
+    Line {
+        reason: Miss::DroppedSet.tag(),
+        sequence: None,
+        trigger_stamp_ns: Some(set.trigger_stamp_ns),
+        arrival_ns: set.trigger_arrival_ns,
+        budget_us: us(config.budget),
+        stages_us: None,
+        trap: None,
+        module_status: None,
+        module_sha256: &config.module_sha256,
+        missing: Names {
+            mask: set.missing_sensors,
+            names: &config.sensors,
+        },
+        sensor: None,
+        dropped: Some(1),
     }
 }
 

@@ -39,7 +39,7 @@ pub use report::{Miss, classify};
 
 use crate::align::MAX_SENSORS;
 use crate::launch::Launch;
-use crate::pipeline::FrameReport;
+use crate::pipeline::{DroppedSet, FrameReport};
 
 /// Miss-log lines buffered before they are written, unless
 /// [`DeadlineMonitor::flush`] comes first.
@@ -132,6 +132,15 @@ impl DeadlineMonitor {
         }
         self.counters.count_dropped(sensor, dropped);
         let line = line::dropped(sensor, dropped, now_ns, &self.config);
+        let written = self.log.append(&line, self.config.flush_every_lines);
+        self.counters.count_write(&written);
+    }
+
+    /// Counts an aligned set the busy executor dropped (a frame that never
+    /// ran) and logs one `dropped_set` line.
+    pub fn record_dropped_set(&mut self, set: &DroppedSet) {
+        self.counters.dropped_sets += 1;
+        let line = line::dropped_set(set, &self.config);
         let written = self.log.append(&line, self.config.flush_every_lines);
         self.counters.count_write(&written);
     }

@@ -19,6 +19,9 @@ pub enum Miss {
     Degraded,
     /// Sensor messages were dropped by a full queue (not a frame).
     DroppedInput,
+    /// An aligned set was dropped because the executor was busy: a frame
+    /// that never ran.
+    DroppedSet,
 }
 
 impl Miss {
@@ -35,6 +38,7 @@ impl Miss {
             Miss::Late => "late",
             Miss::Degraded => "degraded",
             Miss::DroppedInput => "dropped_input",
+            Miss::DroppedSet => "dropped_set",
         }
     }
 }

@@ -312,3 +312,25 @@ fn the_launch_file_sets_budget_and_sensor_names() {
     assert_eq!(c.sensors.len(), launch.sensors.len());
     assert_eq!(c.sensors[0], launch.sensors[0].name);
 }
+
+#[test]
+fn a_dropped_set_is_one_line_and_not_a_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("misses.jsonl");
+    let mut monitor = DeadlineMonitor::new(config(1), MissLog::open(&path).unwrap());
+    monitor.record_dropped_set(&crate::pipeline::DroppedSet {
+        trigger_stamp_ns: 5,
+        trigger_arrival_ns: 6,
+        dropped_ns: 7,
+        missing_sensors: 0b10,
+    });
+    let c = monitor.counters();
+    assert_eq!((c.dropped_sets, c.frames, c.misses()), (1, 0, 0));
+    let line: Value = serde_json::from_str(std::fs::read_to_string(&path).unwrap().trim()).unwrap();
+    assert_eq!(line["reason"], "dropped_set");
+    assert_eq!(line["trigger_stamp_ns"], 5);
+    assert_eq!(line["arrival_ns"], 6);
+    assert_eq!(line["missing"], serde_json::json!(["radar_front"]));
+    assert!(line["sequence"].is_null() && line["stages_us"].is_null());
+    assert_eq!(line.as_object().unwrap().len(), KEYS.len());
+}

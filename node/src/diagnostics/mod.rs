@@ -132,7 +132,8 @@ impl Diagnostics {
         let failures = since(c.failures(), p.failures());
         let warnings = since(c.late, p.late)
             + since(c.degraded, p.degraded)
-            + since(c.dropped_inputs, p.dropped_inputs);
+            + since(c.dropped_inputs, p.dropped_inputs)
+            + since(c.dropped_sets, p.dropped_sets);
         let level = if failures > 0 {
             DiagnosticStatus::ERROR
         } else if warnings > 0 {
@@ -156,6 +157,7 @@ impl Diagnostics {
             ("late", since(c.late, p.late)),
             ("degraded", since(c.degraded, p.degraded)),
             ("dropped_input", since(c.dropped_inputs, p.dropped_inputs)),
+            ("dropped_set", since(c.dropped_sets, p.dropped_sets)),
         ];
         let mut sep = " (";
         for (name, n) in reasons.iter().filter(|(_, n)| *n > 0) {
@@ -180,6 +182,7 @@ impl Diagnostics {
             ("degraded", c.degraded),
             ("degraded_frames", c.degraded_frames),
             ("dropped_input", c.dropped_inputs),
+            ("dropped_set", c.dropped_sets),
             ("miss_log_errors", c.log_errors),
         ];
         DiagnosticStatus {
