@@ -3,8 +3,7 @@
 //! and the sensor statistics over a stream of on-time frames, and then
 //! over misses.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+use fusion_sim::alloc_count::{Counting, allocations};
 use std::time::Duration;
 
 use fusion_node::deadline::{DeadlineConfig, DeadlineMonitor, MissLog};
@@ -13,38 +12,8 @@ use fusion_node::host::{MissReason, TrapKind};
 use fusion_node::metrics::StageHistograms;
 use fusion_node::pipeline::{FrameReport, Outcome, StageTimes};
 
-struct Counting;
-
-thread_local! {
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-// SAFETY: forwards to the system allocator; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.with(|a| a.set(a.get() + 1));
-        // SAFETY: the caller upholds `alloc`'s contract.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: the caller upholds `dealloc`'s contract.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.with(|a| a.set(a.get() + 1));
-        // SAFETY: the caller upholds `realloc`'s contract.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
 static GLOBAL: Counting = Counting;
-
-fn allocations() -> u64 {
-    ALLOCATIONS.with(Cell::get)
-}
 
 const MS: i64 = 1_000_000;
 

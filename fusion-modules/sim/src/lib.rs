@@ -22,6 +22,7 @@
 //! the nearest surface), ego motion, per-sensor rates and latencies.
 
 mod actors;
+pub mod alloc_count;
 pub mod camera;
 pub mod faults;
 pub mod frame;
