@@ -14,6 +14,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
+use fusion_msgs::diagnostic_msgs::{DiagnosticArray, DiagnosticStatus};
 use fusion_node::launch::Launch;
 use fusion_node::simulate::LiveSim;
 use fusion_sim::{LidarModel, Scene};
@@ -115,6 +116,15 @@ fn run_for_a_duration_against_a_publisher_exits_0() {
     let launch = Launch::load(&launch_path).unwrap();
     let peer = connected_session(port);
     drop(matched_publisher(&peer, "/sensors/lidar_top/points"));
+    // The node's /diagnostics, once a second.
+    let (diag_tx, diagnostics) = crossbeam_channel::unbounded();
+    peer.declare_subscriber("diagnostics")
+        .callback(move |sample| {
+            let _ = diag_tx.send(sample.payload().to_bytes().into_owned());
+        })
+        .background()
+        .wait()
+        .unwrap();
     let mut sim = LiveSim::new(&peer, &launch, Scene::highway(5), LidarModel::small(), 5).unwrap();
     // Publish for about 1.5 s, well inside the node's 3 s.
     sim.run(
@@ -139,6 +149,23 @@ fn run_for_a_duration_against_a_publisher_exits_0() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("summary: {summary}"));
     assert!(published > 0, "{summary}");
+
+    let arrays: Vec<DiagnosticArray> = diagnostics
+        .try_iter()
+        .map(|bytes| fusion_msgs::decode(&bytes).unwrap())
+        .collect();
+    assert!(!arrays.is_empty(), "no diagnostics: {output:#?}");
+    for array in &arrays {
+        assert_eq!(array.status.len(), launch.sensors.len() + 1, "{array:#?}");
+        assert_eq!(array.status[0].name, "fusion_node: lidar_top");
+        assert_eq!(array.status.last().unwrap().name, "fusion_node: frames");
+    }
+    assert!(
+        arrays
+            .iter()
+            .any(|a| a.status[0].level == DiagnosticStatus::OK),
+        "the LiDAR never OK while publishing: {arrays:#?}"
+    );
 }
 
 #[test]
