@@ -42,6 +42,9 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
         .map_err(|e| CliError::failure(e.to_string()))?;
     let mut diagnostics = DiagnosticsPublisher::declare(node.session(), &launch)
         .map_err(|e| CliError::failure(e.to_string()))?;
+    let sensor_names = launch.sensors.iter().map(|s| s.name.clone()).collect();
+    let stats = crate::stats::serve(node.session(), &launch.name, sensor_names, monitor.clone())
+        .map_err(|e| CliError::failure(e.to_string()))?;
     tracing::info!(
         node = %launch.name,
         sensors = launch.sensors.len(),
@@ -68,6 +71,7 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
     );
     tick(&node, &monitor, &mut diagnostics);
     drop(diagnostics);
+    drop(stats);
     let summary = node.stop().map_err(|e| CliError::failure(e.to_string()))?;
     eprint!("{}", summary_text(&launch.name, &summary));
     if let Some(latency) = monitor.summary() {
