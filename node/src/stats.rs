@@ -164,3 +164,36 @@ pub fn table(stats: &Value) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_shows_counters_sensors_and_percentiles() {
+        let mut stats = json!({
+            "node": "n",
+            "uptime_s": 3.25,
+            "counters": { "frames": 7, "misses": 1 },
+            "sensors": [{ "name": "lidar", "dropped_overflow": 2 }],
+            "latency": null,
+        });
+        let text = table(&stats);
+        assert!(
+            text.starts_with("n (up 3.2 s)\n") || text.starts_with("n (up 3.3 s)\n"),
+            "{text}"
+        );
+        assert!(text.contains("frames") && text.contains("lidar"), "{text}");
+        assert!(text.contains("latency: no snapshot yet"), "{text}");
+        stats["latency"] = json!({ "stages": [{ "stage": "EndToEnd", "count": 5,
+            "p50_us": 100, "p90_us": 200, "p99_us": 300, "p999_us": 400, "max_us": 500 }] });
+        let text = table(&stats);
+        let row = text.lines().find(|l| l.contains("EndToEnd")).unwrap();
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(cells, ["EndToEnd", "5", "100", "200", "300", "400", "500"]);
+        assert_eq!(
+            key("fusion_node").unwrap().as_str(),
+            "fusion/fusion_node/stats"
+        );
+    }
+}
