@@ -17,4 +17,5 @@ pub mod node;
 pub mod pipeline;
 pub mod sched;
 pub mod simulate;
+pub mod stats;
 pub mod transport;

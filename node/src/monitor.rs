@@ -8,6 +8,9 @@
 //! lines are written at least once a second. [`FrameSink::finish`] writes
 //! the last interval, flushes the miss log and writes the summary.
 //!
+//! The sink also refreshes a percentile snapshot in the handle about once
+//! a second (`try_lock` again), which `fusion-node stats` reads over zenoh.
+//!
 //! Per-sensor queue drops are counted by the pipeline's intake, which the
 //! executor does not see: the node's main thread stores the totals of
 //! `Pipeline::sensor_stats` in the handle once a second
@@ -52,6 +55,9 @@ struct Shared {
     counters: Mutex<MissCounters>,
     /// The run's summary, once the sink finished.
     summary: Mutex<Option<Summary>>,
+    /// The percentiles so far, refreshed by the sink about once a second
+    /// when the lock is free.
+    live: Mutex<Option<Summary>>,
 }
 
 /// A cheap, cloneable view of a [`MonitorSink`] for other threads.
@@ -77,6 +83,24 @@ impl MonitorHandle {
     /// The run's percentile summary, once the sink has finished.
     pub fn summary(&self) -> Option<Summary> {
         lock(&self.shared.summary).clone()
+    }
+
+    /// The percentiles so far: the final summary once the sink finished,
+    /// else the snapshot it refreshes about once a second (`None` before
+    /// the first).
+    pub fn live_summary(&self) -> Option<Summary> {
+        self.summary().or_else(|| lock(&self.shared.live).clone())
+    }
+
+    /// Queue-overflow drops per sensor, as last stored by
+    /// [`MonitorHandle::set_overflow_drops`] (first `sensors` entries).
+    pub fn overflow_drops(&self, sensors: usize) -> Vec<u64> {
+        self.shared
+            .overflow
+            .iter()
+            .take(sensors)
+            .map(|n| n.load(Ordering::Relaxed))
+            .collect()
     }
 }
 
@@ -125,6 +149,7 @@ impl MonitorSink {
                 overflow: std::array::from_fn(|_| AtomicU64::new(0)),
                 counters: Mutex::new(MissCounters::default()),
                 summary: Mutex::new(None),
+                live: Mutex::new(None),
             }),
         })
     }
@@ -150,8 +175,9 @@ impl MonitorSink {
         }
     }
 
-    /// Writes the `.hlog` interval when it is due, and the miss log once a
-    /// second.
+    /// Writes the `.hlog` interval when it is due, and once a second the
+    /// miss log and the live percentile snapshot (skipped when a reader
+    /// holds it: the executor never waits).
     fn periodic(&mut self) {
         let now = self.origin.elapsed();
         if now >= self.next_interval {
@@ -165,6 +191,9 @@ impl MonitorSink {
             self.last_flush = now;
             if let Err(e) = self.monitor.flush() {
                 tracing::warn!(error = %e, "miss log");
+            }
+            if let Ok(mut live) = self.shared.live.try_lock() {
+                *live = Some(Summary::of(&self.histograms));
             }
         }
     }

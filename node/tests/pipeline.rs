@@ -45,7 +45,7 @@ struct Rig {
     lidar: Publisher<'static>,
     radar: Option<Publisher<'static>>,
     outputs: Receiver<Vec<u8>>,
-    _dir: TempDir,
+    dir: TempDir,
 }
 
 fn host_for(launch: &Launch, wasm: &[u8]) -> ModuleHost {
@@ -97,7 +97,7 @@ fn start(module: &str, deadline: &str, max_wait: &str, radar: bool) -> Rig {
         lidar,
         radar,
         outputs,
-        _dir: dir,
+        dir,
     }
 }
 
@@ -354,4 +354,84 @@ fn highway_sensors_in_tracked_objects_out() {
     assert!(!array.markers.is_empty());
     assert!(array.markers.iter().all(|m| m.r#type == Marker::CUBE));
     drop(peer);
+}
+
+#[test]
+fn diagnostics_report_every_sensor_and_a_stopped_one_goes_error() {
+    use fusion_msgs::diagnostic_msgs::{DiagnosticArray, DiagnosticStatus as D};
+    use fusion_node::deadline::MissCounters;
+    use fusion_node::diagnostics::DiagnosticsPublisher;
+    use std::time::Instant;
+
+    let _serial = serial();
+    let rig = start("echo_header", "50ms", "5ms", true);
+    let launch = Launch::load(rig.dir.path().join("launch.toml")).unwrap();
+    assert_eq!(launch.outputs.diagnostics, "/test/diagnostics");
+    let arrays = collect(&rig.peer, "test/diagnostics");
+    // What `run`'s main thread does once a second.
+    let mut diagnostics = DiagnosticsPublisher::declare(rig.node.session(), &launch).unwrap();
+    let radar = rig.radar.as_ref().unwrap();
+    let counters = MissCounters::default();
+    let start = Instant::now();
+    let mut next_report = Duration::from_secs(1);
+    let mut published = Vec::new();
+    // 20 Hz for 4 s; the radar stops after 2 s; a report every second.
+    for k in 0..80 {
+        let stamp = T0 + k * 50 * MS;
+        put(&rig.lidar, header_message(stamp));
+        if k < 40 {
+            put(radar, header_message(stamp));
+        }
+        let due = Duration::from_millis(50 * (k as u64 + 1));
+        std::thread::sleep(due.saturating_sub(start.elapsed()));
+        if start.elapsed() >= next_report {
+            next_report += Duration::from_secs(1);
+            let pipeline = rig.node.pipeline();
+            let now_ns = pipeline.clock().now_ns();
+            published.push(
+                diagnostics
+                    .publish(now_ns, &pipeline.sensor_stats(), &counters)
+                    .unwrap(),
+            );
+        }
+    }
+    assert!(published.len() >= 3, "{} reports", published.len());
+    let count = published.len();
+    let mut received: Vec<DiagnosticArray> = Vec::new();
+    wait_until(Duration::from_secs(5), || {
+        received.extend(arrays.try_iter().map(|b| fusion_msgs::decode(&b).unwrap()));
+        received.last() == published.last()
+    });
+    // The first report may go out before the route to the subscriber is
+    // known; every later one arrives, as published.
+    assert!(received.len() >= count - 1, "{received:#?}");
+    assert_eq!(received.last(), published.last());
+    for array in &received {
+        let names: Vec<&str> = array.status.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "pipeline_test: lidar",
+                "pipeline_test: radar",
+                "pipeline_test: frames"
+            ]
+        );
+    }
+    let levels = |a: &DiagnosticArray| a.status.iter().map(|s| s.level).collect::<Vec<_>>();
+    // While both send: all OK at about 20 Hz.
+    let early = received
+        .iter()
+        .find(|a| levels(a) == [D::OK, D::OK, D::OK])
+        .unwrap_or_else(|| panic!("no report with all OK: {received:#?}"));
+    let rate: f64 = early.status[0].values[0].value.parse().unwrap();
+    assert!((10.0..30.0).contains(&rate), "{early:#?}");
+    // Two seconds after the radar stopped, it is an ERROR; the LiDAR is not.
+    let last = received.last().unwrap();
+    assert_eq!(levels(last), [D::OK, D::ERROR, D::OK], "{last:#?}");
+    assert!(
+        last.status[1].message.starts_with("silent for"),
+        "{last:#?}"
+    );
+    drop(diagnostics);
+    rig.node.stop().unwrap();
 }

@@ -14,6 +14,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
+use fusion_msgs::diagnostic_msgs::{DiagnosticArray, DiagnosticStatus};
 use fusion_node::launch::Launch;
 use fusion_node::simulate::LiveSim;
 use fusion_sim::{LidarModel, Scene};
@@ -115,6 +116,15 @@ fn run_for_a_duration_against_a_publisher_exits_0() {
     let launch = Launch::load(&launch_path).unwrap();
     let peer = connected_session(port);
     drop(matched_publisher(&peer, "/sensors/lidar_top/points"));
+    // The node's /diagnostics, once a second.
+    let (diag_tx, diagnostics) = crossbeam_channel::unbounded();
+    peer.declare_subscriber("diagnostics")
+        .callback(move |sample| {
+            let _ = diag_tx.send(sample.payload().to_bytes().into_owned());
+        })
+        .background()
+        .wait()
+        .unwrap();
     let mut sim = LiveSim::new(&peer, &launch, Scene::highway(5), LidarModel::small(), 5).unwrap();
     // Publish for about 1.5 s, well inside the node's 3 s.
     sim.run(
@@ -139,6 +149,23 @@ fn run_for_a_duration_against_a_publisher_exits_0() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("summary: {summary}"));
     assert!(published > 0, "{summary}");
+
+    let arrays: Vec<DiagnosticArray> = diagnostics
+        .try_iter()
+        .map(|bytes| fusion_msgs::decode(&bytes).unwrap())
+        .collect();
+    assert!(!arrays.is_empty(), "no diagnostics: {output:#?}");
+    for array in &arrays {
+        assert_eq!(array.status.len(), launch.sensors.len() + 1, "{array:#?}");
+        assert_eq!(array.status[0].name, "fusion_node: lidar_top");
+        assert_eq!(array.status.last().unwrap().name, "fusion_node: frames");
+    }
+    assert!(
+        arrays
+            .iter()
+            .any(|a| a.status[0].level == DiagnosticStatus::OK),
+        "the LiDAR never OK while publishing: {arrays:#?}"
+    );
 }
 
 #[test]
@@ -271,4 +298,92 @@ fn a_module_past_its_deadline_logs_deadline_misses() {
         lines.iter().any(|l| l["reason"] == "deadline"),
         "{lines:#?}"
     );
+}
+
+/// Runs `fusion-node stats` with `args`; (exit code, stdout, stderr).
+fn stats_command(args: &[&str]) -> (Option<i32>, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_fusion-node"))
+        .arg("stats")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn stats_reads_a_running_nodes_counters_and_percentiles() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let launch_path = loopback_launch(dir.path(), port);
+    let (mut child, lines) = spawn_node(&launch_path, &["--duration", "20s"]);
+    wait_for_line(&lines, "running", STARTUP);
+
+    let launch = Launch::load(&launch_path).unwrap();
+    let peer = connected_session(port);
+    drop(matched_publisher(&peer, "/sensors/lidar_top/points"));
+    let mut sim = LiveSim::new(&peer, &launch, Scene::highway(5), LidarModel::small(), 5).unwrap();
+    sim.run(
+        20.0,
+        Some(Duration::from_millis(1500)),
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+
+    let endpoint = endpoint(port);
+    let (code, json, stderr) =
+        stats_command(&["--node", "fusion_node", "--connect", &endpoint, "--json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let stats: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(stats["node"], "fusion_node");
+    assert!(
+        stats["counters"]["frames"].as_u64().unwrap() > 0,
+        "{stats:#}"
+    );
+    let sensors = stats["sensors"].as_array().unwrap();
+    assert_eq!(sensors.len(), launch.sensors.len());
+    assert_eq!(sensors[0]["name"], "lidar_top");
+    let stages = stats["latency"]["stages"]
+        .as_array()
+        .expect("a latency snapshot");
+    assert_eq!(stages.len(), 6, "{stats:#}");
+    assert!(
+        stages
+            .iter()
+            .any(|s| s["stage"] == "EndToEnd" && s["count"].as_u64() > Some(0)),
+        "{stats:#}"
+    );
+
+    let (code, table, stderr) = stats_command(&["--node", "fusion_node", "--connect", &endpoint]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(table.starts_with("fusion_node (up "), "{table}");
+    assert!(
+        table.contains("frames") && table.contains("p99.9"),
+        "{table}"
+    );
+
+    let (code, _, stderr) = stats_command(&[
+        "--node",
+        "nobody",
+        "--connect",
+        &endpoint,
+        "--timeout",
+        "500ms",
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no node named `nobody` answered"),
+        "{stderr}"
+    );
+
+    let pid = i32::try_from(child.id()).unwrap();
+    // SAFETY: kill(2) with the pid of our own child and a valid signal.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let status = wait_exit(&mut child, Duration::from_secs(5)).expect("exits on SIGTERM");
+    assert!(status.success());
+    let _ = peer.close().wait();
 }

@@ -9,6 +9,7 @@ mod inspect;
 mod msgs;
 mod run;
 mod simulate_live;
+mod stats;
 
 use std::process::ExitCode;
 
@@ -65,6 +66,12 @@ enum Command {
     ///
     /// Example: fusion-node simulate-live --launch launch/default.toml --rate 20 --duration 10s
     SimulateLive(simulate_live::SimulateLiveArgs),
+    /// Print a running node's live counters and latency percentiles, read
+    /// over zenoh from `fusion/<NAME>/stats`. Exit code 2 when no node
+    /// answers.
+    ///
+    /// Example: fusion-node stats --node fusion_node --connect tcp/127.0.0.1:7447
+    Stats(stats::StatsArgs),
 }
 
 /// Parses the process arguments, runs the command and maps its outcome to
@@ -78,6 +85,7 @@ pub fn main() -> ExitCode {
         Command::CheckLaunch(args) => check_launch::run(args),
         Command::Run(args) => run::run(args),
         Command::SimulateLive(args) => simulate_live::run(args),
+        Command::Stats(args) => stats::run(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,13 +6,15 @@ use std::time::{Duration, Instant};
 use clap::Args;
 
 use super::CliError;
+use crate::diagnostics::DiagnosticsPublisher;
 use crate::launch::{Launch, format_duration, parse_duration};
 use crate::monitor::{MonitorHandle, MonitorSink};
 use crate::node::{Node, load_host, module_sha256};
 use crate::pipeline::Summary;
 use crate::transport;
 
-/// How often the main thread feeds the monitor the queue-drop counts.
+/// How often the main thread feeds the monitor the queue-drop counts and
+/// publishes the diagnostics.
 const TICK: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Args)]
@@ -38,6 +40,11 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
     let monitor = sink.handle();
     let node = Node::start_with(&launch, session, host, Box::new(sink))
         .map_err(|e| CliError::failure(e.to_string()))?;
+    let mut diagnostics = DiagnosticsPublisher::declare(node.session(), &launch)
+        .map_err(|e| CliError::failure(e.to_string()))?;
+    let sensor_names = launch.sensors.iter().map(|s| s.name.clone()).collect();
+    let stats = crate::stats::serve(node.session(), &launch.name, sensor_names, monitor.clone())
+        .map_err(|e| CliError::failure(e.to_string()))?;
     tracing::info!(
         node = %launch.name,
         sensors = launch.sensors.len(),
@@ -53,7 +60,7 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
         if stop.recv_timeout(wait).is_ok() {
             break true;
         }
-        tick(&node, &monitor);
+        tick(&node, &monitor, &mut diagnostics);
         if end.is_some_and(|end| Instant::now() >= end) {
             break false;
         }
@@ -62,7 +69,9 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
         reason = if signalled { "signal" } else { "duration" },
         "stopping: intake closed, draining frames in flight"
     );
-    tick(&node, &monitor);
+    tick(&node, &monitor, &mut diagnostics);
+    drop(diagnostics);
+    drop(stats);
     let summary = node.stop().map_err(|e| CliError::failure(e.to_string()))?;
     eprint!("{}", summary_text(&launch.name, &summary));
     if let Some(latency) = monitor.summary() {
@@ -82,10 +91,16 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Once a second: hand the queue-drop totals to the monitor.
-fn tick(node: &Node, monitor: &MonitorHandle) {
-    let stats = node.pipeline().sensor_stats();
+/// Once a second: hand the queue-drop totals to the monitor and publish
+/// the diagnostics (on this thread, never the executor's).
+fn tick(node: &Node, monitor: &MonitorHandle, diagnostics: &mut DiagnosticsPublisher) {
+    let pipeline = node.pipeline();
+    let stats = pipeline.sensor_stats();
     monitor.set_overflow_drops(stats.iter().map(|s| s.counts.dropped_overflow));
+    let now_ns = pipeline.clock().now_ns();
+    if let Err(e) = diagnostics.publish(now_ns, &stats, &monitor.counters()) {
+        tracing::warn!(error = %e, "diagnostics");
+    }
 }
 
 /// The summary printed at exit.

@@ -12,11 +12,16 @@
 //!   restart or publish), WARN when frames were late or degraded or
 //!   inputs dropped, else OK.
 //!
-//! Pure: the caller passes the time and the counters. [`SensorStats`]
-//! is updated per message without allocating; building the array
-//! allocates its strings, once a second.
+//! [`Diagnostics::build`] is pure: the caller passes the time, the
+//! pipeline's per-sensor totals ([`SensorStats`]: received, overflow drops,
+//! last arrival) and the monitor's counters. The rate is the growth of
+//! `received` over the time since the previous report, so nothing is
+//! recorded per message beyond the intake's atomic counters. Building the
+//! array allocates its strings, once a second.
+//! [`DiagnosticsPublisher`] publishes it as CDR on the launch file's
+//! diagnostics topic; `run`'s main thread calls it once a second.
 
-mod sensor_stats;
+mod publish;
 
 #[cfg(test)]
 mod tests;
@@ -29,8 +34,9 @@ use fusion_msgs::diagnostic_msgs::{DiagnosticArray, DiagnosticStatus, KeyValue};
 use fusion_msgs::std_msgs::Header;
 
 use crate::deadline::MissCounters;
+use crate::pipeline::{SensorCounts, SensorStats, span};
 
-pub use sensor_stats::{RATE_WINDOW, RATE_WINDOW_CAPACITY, SensorStats};
+pub use publish::{DiagnosticsPublisher, PublishError};
 
 /// A sensor with no message for this long is reported as an ERROR.
 pub const SILENT_AFTER: Duration = Duration::from_secs(1);
@@ -42,6 +48,12 @@ pub struct Diagnostics {
     node: String,
     silent_after: Duration,
     previous: MissCounters,
+    /// Every sensor's totals at the previous report, by index (missing:
+    /// all zero).
+    previous_sensors: Vec<SensorCounts>,
+    /// When the previous report was built; 0, the pipeline clock's origin
+    /// when every count was zero, before the first.
+    previous_ns: i64,
 }
 
 impl Diagnostics {
@@ -51,12 +63,15 @@ impl Diagnostics {
             node: node.into(),
             silent_after: SILENT_AFTER,
             previous: MissCounters::default(),
+            previous_sensors: Vec::new(),
+            previous_ns: 0,
         }
     }
 
     /// The array to publish now. `now_ns` is on the clock of the arrival
-    /// times given to the [`SensorStats`]; `stamp` is the header stamp
-    /// (wall clock). `sensors` are in sensor-index order.
+    /// times in `sensors` (the pipeline's); `stamp` is the header stamp
+    /// (wall clock). `sensors` are in sensor-index order, as
+    /// `Pipeline::sensor_stats` gives them.
     pub fn build(
         &mut self,
         now_ns: i64,
@@ -67,10 +82,12 @@ impl Diagnostics {
         let mut status: Vec<DiagnosticStatus> = sensors
             .iter()
             .enumerate()
-            .map(|(i, s)| self.sensor(now_ns, i, s, counters))
+            .map(|(i, s)| self.sensor(now_ns, i, s))
             .collect();
         status.push(self.node_status(counters));
         self.previous = *counters;
+        self.previous_sensors = sensors.iter().map(|s| s.counts).collect();
+        self.previous_ns = now_ns;
         DiagnosticArray {
             header: Header {
                 stamp,
@@ -80,23 +97,22 @@ impl Diagnostics {
         }
     }
 
-    fn sensor(
-        &self,
-        now_ns: i64,
-        index: usize,
-        s: &SensorStats,
-        counters: &MissCounters,
-    ) -> DiagnosticStatus {
-        let dropped = counters.dropped_by_sensor.get(index).copied().unwrap_or(0);
-        let dropped_before = self
-            .previous
-            .dropped_by_sensor
+    fn sensor(&self, now_ns: i64, index: usize, s: &SensorStats) -> DiagnosticStatus {
+        let c = &s.counts;
+        let before = self
+            .previous_sensors
             .get(index)
             .copied()
-            .unwrap_or(0);
-        let new_drops = since(dropped, dropped_before);
-        let rate = s.rate_hz(now_ns);
-        let age = s.age(now_ns);
+            .unwrap_or_default();
+        let dropped = c.dropped_overflow;
+        let new_drops = since(dropped, before.dropped_overflow);
+        let elapsed = span(self.previous_ns, now_ns).as_secs_f64();
+        let rate = if elapsed > 0.0 {
+            since(c.received, before.received) as f64 / elapsed
+        } else {
+            0.0
+        };
+        let age = c.last_arrival_ns.map(|t| span(t, now_ns));
         let (level, message) = match age {
             None => (DiagnosticStatus::ERROR, "no message received".to_owned()),
             Some(age) if age > self.silent_after => (
@@ -111,16 +127,17 @@ impl Diagnostics {
         };
         DiagnosticStatus {
             level,
-            name: format!("{}: {}", self.node, s.name()),
+            name: format!("{}: {}", self.node, s.name),
             message,
-            hardware_id: s.name().to_owned(),
+            hardware_id: s.name.clone(),
             values: vec![
                 kv("rate_hz", format!("{rate:.2}")),
                 kv(
                     "age_s",
                     age.map_or_else(|| "never".to_owned(), |a| format!("{:.3}", a.as_secs_f64())),
                 ),
-                kv("received", s.received().to_string()),
+                kv("received", c.received.to_string()),
+                kv("malformed", c.malformed.to_string()),
                 kv("dropped", dropped.to_string()),
                 kv("dropped_since_last_report", new_drops.to_string()),
             ],

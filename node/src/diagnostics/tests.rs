@@ -4,35 +4,54 @@ use fusion_msgs::diagnostic_msgs::{DiagnosticArray, DiagnosticStatus};
 use super::*;
 use crate::deadline::{DeadlineConfig, DeadlineMonitor, MissLog};
 use crate::host::{MissReason, TrapKind};
-use crate::pipeline::{FrameReport, Outcome, StageTimes};
+use crate::pipeline::{FrameReport, Outcome, SensorCounts, StageTimes};
 
 const MS: i64 = 1_000_000;
 const S: i64 = 1_000 * MS;
 
-#[test]
-fn rate_over_the_last_second() {
-    let mut s = SensorStats::new("lidar_top");
-    assert_eq!(s.rate_hz(0), 0.0);
-    assert_eq!(s.age(0), None);
-    for k in 1..=60 {
-        s.record(k * 50 * MS); // 20 Hz for 3 s
+/// Sensor totals as `Pipeline::sensor_stats` gives them.
+fn stats(name: &str, received: u64, dropped: u64, last_arrival_ns: Option<i64>) -> SensorStats {
+    SensorStats {
+        name: name.into(),
+        counts: SensorCounts {
+            received,
+            malformed: 0,
+            dropped_overflow: dropped,
+            last_arrival_ns,
+        },
     }
-    assert_eq!(s.rate_hz(3 * S), 20.0);
-    assert_eq!(s.received(), 60);
-    assert_eq!(s.age(3 * S + 250 * MS), Some(Duration::from_millis(250)));
-    // Half a second later only half the window has messages.
-    assert_eq!(s.rate_hz(3 * S + 500 * MS), 10.0);
-    assert_eq!(s.rate_hz(5 * S), 0.0);
 }
 
 #[test]
-fn rate_above_the_ring_is_estimated_from_its_span() {
-    let mut s = SensorStats::new("imu");
-    for k in 1..=5_000 {
-        s.record(k * MS); // 1 kHz
-    }
-    let rate = s.rate_hz(5 * S);
-    assert!((rate - 1_000.0).abs() < 1.0, "{rate}");
+fn rate_is_the_growth_of_received_since_the_last_report() {
+    let mut diag = Diagnostics::new("n");
+    let counters = MissCounters::default();
+    // First report: since the clock's origin (2 s, 40 messages).
+    let a = diag.build(
+        2 * S,
+        Time::default(),
+        &[stats("s", 40, 0, Some(2 * S))],
+        &counters,
+    );
+    assert_eq!(value(&a.status[0], "rate_hz"), "20.00");
+    assert_eq!(value(&a.status[0], "age_s"), "0.000");
+    // Half a second later, 5 more: 10 Hz; the last 250 ms ago.
+    let a = diag.build(
+        2_500 * MS,
+        Time::default(),
+        &[stats("s", 45, 0, Some(2_250 * MS))],
+        &counters,
+    );
+    assert_eq!(value(&a.status[0], "rate_hz"), "10.00");
+    assert_eq!(value(&a.status[0], "age_s"), "0.250");
+    // Same instant again: no time to divide by.
+    let a = diag.build(
+        2_500 * MS,
+        Time::default(),
+        &[stats("s", 45, 0, Some(2_250 * MS))],
+        &counters,
+    );
+    assert_eq!(value(&a.status[0], "rate_hz"), "0.00");
 }
 
 fn report(outcome: Outcome, missing: u64, end_to_end_ms: u64) -> FrameReport {
@@ -74,18 +93,20 @@ fn levels_follow_silence_drops_and_misses() {
         },
         MissLog::disabled(),
     );
-    let mut sensors = ["lidar", "radar", "cam"].map(SensorStats::new);
     let mut diag = Diagnostics::new("fusion");
     let stamp = Time {
         sec: 1_700_000_000,
         nanosec: 5,
     };
     // t = 0..2 s: lidar and radar at 10 Hz, the camera never.
-    for k in 1..=20 {
-        sensors[0].record(k * 100 * MS);
-        sensors[1].record(k * 100 * MS);
+    for _ in 1..=20 {
         monitor.record(&report(PUBLISHED, 0, 3));
     }
+    let sensors = [
+        stats("lidar", 20, 0, Some(2 * S)),
+        stats("radar", 20, 0, Some(2 * S)),
+        stats("cam", 0, 0, None),
+    ];
     let a = diag.build(2 * S, stamp.clone(), &sensors, monitor.counters());
     assert_eq!(a.header.stamp, stamp);
     assert_eq!(levels(&a), [D::OK, D::OK, D::ERROR, D::OK]);
@@ -102,17 +123,18 @@ fn levels_follow_silence_drops_and_misses() {
 
     // t = 2..3 s: the radar's queue overflows, a frame is late and one
     // degraded: WARN.
-    for k in 21..=30 {
-        sensors[0].record(k * 100 * MS);
-        sensors[1].record(k * 100 * MS);
-        sensors[2].record(k * 100 * MS);
-    }
     monitor.record_dropped_input(1, 4, 3 * S);
     monitor.record(&report(PUBLISHED, 0, 12));
     monitor.record(&report(PUBLISHED, 0b100, 3));
+    let sensors = [
+        stats("lidar", 30, 0, Some(3 * S)),
+        stats("radar", 30, 4, Some(3 * S)),
+        stats("cam", 10, 0, Some(3 * S)),
+    ];
     let a = diag.build(3 * S, stamp.clone(), &sensors, monitor.counters());
     assert_eq!(levels(&a), [D::OK, D::WARN, D::OK, D::WARN]);
     assert_eq!(value(&a.status[1], "dropped_since_last_report"), "4");
+    assert_eq!(value(&a.status[2], "rate_hz"), "10.00");
     assert_eq!(
         a.status[3].message,
         "2 frames, 2 missed since the last report (late 1, degraded 1, dropped_input 4)"
@@ -120,10 +142,6 @@ fn levels_follow_silence_drops_and_misses() {
 
     // t = 3..4.5 s: the lidar falls silent, the module traps: ERROR.
     // Drops are old news: the radar is OK again.
-    for k in 31..=45 {
-        sensors[1].record(k * 100 * MS);
-        sensors[2].record(k * 100 * MS);
-    }
     monitor.record(&report(
         Outcome::ModuleMiss {
             reason: MissReason::Trap(TrapKind::Unreachable),
@@ -132,6 +150,11 @@ fn levels_follow_silence_drops_and_misses() {
         0,
         4,
     ));
+    let sensors = [
+        stats("lidar", 30, 0, Some(3 * S)),
+        stats("radar", 45, 4, Some(4_500 * MS)),
+        stats("cam", 25, 0, Some(4_500 * MS)),
+    ];
     let a = diag.build(4_500 * MS, stamp.clone(), &sensors, monitor.counters());
     assert_eq!(levels(&a), [D::ERROR, D::OK, D::OK, D::ERROR]);
     assert_eq!(a.status[0].message, "silent for 1.5 s");
@@ -141,17 +164,19 @@ fn levels_follow_silence_drops_and_misses() {
     assert_eq!(value(&a.status[3], "misses"), "3");
 
     // Nothing new: all well.
-    sensors[0].record(4_600 * MS);
-    sensors[1].record(4_600 * MS);
-    sensors[2].record(4_600 * MS);
     monitor.record(&report(PUBLISHED, 0, 3));
+    let sensors = [
+        stats("lidar", 31, 0, Some(4_600 * MS)),
+        stats("radar", 46, 4, Some(4_600 * MS)),
+        stats("cam", 26, 0, Some(4_600 * MS)),
+    ];
     let a = diag.build(4_700 * MS, stamp.clone(), &sensors, monitor.counters());
     assert_eq!(levels(&a), [D::OK, D::OK, D::OK, D::OK]);
 }
 
 #[test]
 fn the_array_encodes_as_cdr() {
-    let sensors = [SensorStats::new("lidar")];
+    let sensors = [stats("lidar", 0, 0, None)];
     let monitor = DeadlineMonitor::new(
         DeadlineConfig {
             budget: Duration::from_millis(10),

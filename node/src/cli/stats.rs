@@ -1,0 +1,56 @@
+//! `fusion-node stats`: a running node's live counters and percentiles.
+
+use std::time::Duration;
+
+use clap::Args;
+use zenoh::Wait;
+
+use super::CliError;
+use crate::launch::{format_duration, parse_duration};
+use crate::transport;
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// The node's name (the launch file's `name`).
+    #[arg(long, value_name = "NAME")]
+    node: String,
+    /// A zenoh endpoint to connect to, e.g. `tcp/127.0.0.1:7447`
+    /// (repeatable); without it, peers are found by multicast scouting.
+    #[arg(long, value_name = "ENDPOINT")]
+    connect: Vec<String>,
+    /// How long to wait for the answer.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
+    timeout: Duration,
+    /// Print the node's JSON answer instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: StatsArgs) -> Result<(), CliError> {
+    super::init_logging();
+    let config = if args.connect.is_empty() {
+        zenoh::Config::default()
+    } else {
+        transport::explicit_peer_config(&[], &args.connect)
+            .map_err(|e| CliError::usage(e.to_string()))?
+    };
+    let session = transport::open_config(config).map_err(|e| CliError::failure(e.to_string()))?;
+    let answer = crate::stats::query(&session, &args.node, args.timeout);
+    let _ = session.close().wait();
+    match answer.map_err(CliError::failure)? {
+        Some(stats) if args.json => {
+            println!("{stats:#}");
+            Ok(())
+        }
+        Some(stats) => {
+            print!("{}", crate::stats::table(&stats));
+            Ok(())
+        }
+        None => Err(CliError::usage(format!(
+            "no node named `{}` answered on fusion/{}/stats within {}",
+            args.node,
+            args.node,
+            format_duration(args.timeout)
+        ))),
+    }
+}
