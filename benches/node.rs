@@ -15,13 +15,13 @@
 //! `cargo bench --bench node` runs 60 s of each; `FUSION_BENCH_SECONDS`
 //! shortens (or lengthens) that. BENCHMARKS.md has the figures.
 
+mod common;
+
+use common::{CAMERA_DETECTIONS, LIDAR_POINTS, RADAR_RETURNS, to_benchmark_size};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use fusion_abi::SensorKind;
-use fusion_msgs::radar_msgs::{RadarReturn, RadarScan};
-use fusion_msgs::sensor_msgs::PointCloud2;
-use fusion_msgs::vision_msgs::Detection2DArray;
 use fusion_node::host::MissReason;
 use fusion_node::launch::Launch;
 use fusion_node::node::{Node, load_host};
@@ -32,9 +32,6 @@ use hdrhistogram::Histogram;
 use zenoh::pubsub::Publisher;
 use zenoh::{Session, Wait};
 
-const LIDAR_POINTS: u32 = 120_000;
-const RADAR_RETURNS: usize = 256;
-const CAMERA_DETECTIONS: usize = 40;
 /// Distinct ticks rendered ahead; the run cycles through them, restamped.
 const TICKS: usize = 40;
 const PERIOD: Duration = Duration::from_millis(50);
@@ -43,43 +40,6 @@ const WARMUP_FRAMES: usize = 20;
 
 const GOAL_E2E_P999: Duration = Duration::from_millis(3);
 const GOAL_OVERHEAD_P99: Duration = Duration::from_micros(150);
-
-fn resize<M: fusion_msgs::Message>(payload: &mut Vec<u8>, change: impl FnOnce(&mut M)) {
-    let mut m: M = fusion_msgs::decode(payload).unwrap();
-    change(&mut m);
-    *payload = fusion_msgs::encode(&m).unwrap();
-}
-
-/// Brings each message to the benchmark's exact sizes (as
-/// `benches/reference.rs` does).
-fn to_benchmark_size(messages: &mut [SensorMessage]) {
-    for (_, kind, payload) in messages.iter_mut() {
-        match kind {
-            SensorKind::Lidar => resize::<PointCloud2>(payload, |c| {
-                assert!(c.width * c.height >= LIDAR_POINTS);
-                (c.height, c.width) = (1, LIDAR_POINTS);
-                c.row_step = c.point_step * LIDAR_POINTS;
-                c.data.truncate(c.row_step as usize);
-            }),
-            SensorKind::Radar => resize::<RadarScan>(payload, |s| {
-                let mut i = 0.0f32;
-                s.returns.resize_with(RADAR_RETURNS, || {
-                    i += 1.0;
-                    RadarReturn {
-                        range: 150.0 + i,
-                        azimuth: 0.01 * i - 0.5,
-                        amplitude: 3.0,
-                        ..Default::default()
-                    }
-                });
-            }),
-            SensorKind::Camera => resize::<Detection2DArray>(payload, |d| {
-                let filler = d.detections.last().cloned().unwrap_or_default();
-                d.detections.resize(CAMERA_DETECTIONS, filler);
-            }),
-        }
-    }
-}
 
 /// The default launch file and `TICKS` ticks of the highway scene for its
 /// sensors, at full size.
