@@ -51,17 +51,7 @@ impl LiveSim {
         let publishers = launch
             .sensors
             .iter()
-            .map(|s| {
-                let key = transport::key_expr(&s.topic)?;
-                session
-                    .declare_publisher(key.clone())
-                    .wait()
-                    .map_err(|e| TransportError::Declare {
-                        what: "publisher",
-                        key: key.to_string(),
-                        message: e.to_string(),
-                    })
-            })
+            .map(|s| transport::declare_publisher(session, &s.topic, false))
             .collect::<Result<_, _>>()?;
         Ok(LiveSim {
             generator: FrameGenerator::new(scene, rig, lidar, seed).starting_at(DEFAULT_START_NS),

@@ -43,16 +43,7 @@ pub struct DiagnosticsPublisher {
 impl DiagnosticsPublisher {
     /// Declares the publisher on `session` for the launch file's node.
     pub fn declare(session: &Session, launch: &Launch) -> Result<Self, TransportError> {
-        let key = transport::key_expr(&launch.outputs.diagnostics)?;
-        let publisher =
-            session
-                .declare_publisher(key.clone())
-                .wait()
-                .map_err(|e| TransportError::Declare {
-                    what: "publisher",
-                    key: key.to_string(),
-                    message: e.to_string(),
-                })?;
+        let publisher = transport::declare_publisher(session, &launch.outputs.diagnostics, false)?;
         Ok(DiagnosticsPublisher {
             diagnostics: Diagnostics::new(launch.name.clone()),
             publisher,

@@ -224,10 +224,11 @@ impl Pipeline {
         let (intake, rings) = Intake::new(n, config.sensor_queue_len);
         let intake = Arc::new(intake);
 
-        let publisher = declare_publisher(session, &config.tracked_objects)?;
+        let publisher = transport::declare_publisher(session, &config.tracked_objects, true)?;
         let (marker_feed, markers) = match &config.markers {
             Some(topic) => {
-                let (feed, thread) = markers::start(declare_publisher(session, topic)?)?;
+                let (feed, thread) =
+                    markers::start(transport::declare_publisher(session, topic, true)?)?;
                 (Some(feed), Some(thread))
             }
             None => (None, None),
@@ -381,23 +382,6 @@ impl std::fmt::Debug for Pipeline {
             .field("frames", &self.frame_counts())
             .finish_non_exhaustive()
     }
-}
-
-fn declare_publisher(
-    session: &Session,
-    topic: &str,
-) -> Result<zenoh::pubsub::Publisher<'static>, TransportError> {
-    let key = transport::key_expr(topic)?;
-    session
-        .declare_publisher(key.clone())
-        // Sent at once rather than batched: latency over throughput.
-        .express(true)
-        .wait()
-        .map_err(|e| TransportError::Declare {
-            what: "publisher",
-            key: key.to_string(),
-            message: e.to_string(),
-        })
 }
 
 fn spawn<T: Send + 'static>(

@@ -140,6 +140,25 @@ pub fn open_config(config: Config) -> Result<Session, TransportError> {
         .map_err(|e| TransportError::Open(e.to_string()))
 }
 
+/// Declares a publisher on `topic`'s key. `express` sends each message at
+/// once rather than batching it with others: latency over throughput.
+pub fn declare_publisher(
+    session: &Session,
+    topic: &str,
+    express: bool,
+) -> Result<zenoh::pubsub::Publisher<'static>, TransportError> {
+    let key = key_expr(topic)?;
+    session
+        .declare_publisher(key.clone())
+        .express(express)
+        .wait()
+        .map_err(|e| TransportError::Declare {
+            what: "publisher",
+            key: key.to_string(),
+            message: e.to_string(),
+        })
+}
+
 fn set(config: &mut Config, key: &'static str, value: &str) -> Result<(), TransportError> {
     config
         .insert_json5(key, value)
