@@ -289,7 +289,11 @@ fn highway_sensors_in_tracked_objects_out() {
     let peer = connected_session(port);
     let outputs = collect(&peer, "fusion/tracked_objects");
     let markers = collect(&peer, "fusion/markers");
-    drop(matched_publisher(&peer, "/sensors/lidar_top/points"));
+    // Every sensor's subscriber must be matched before the first tick: a
+    // radar message sent earlier is lost and degrades frame 0.
+    for sensor in &launch.sensors {
+        drop(matched_publisher(&peer, &sensor.topic));
+    }
     let mut sim = LiveSim::new(&peer, &launch, Scene::highway(3), LidarModel::small(), 3).unwrap();
     let rendered: Vec<_> = (0..TICKS)
         .map(|k| sim.render_at(T0 + k * 50 * MS))
