@@ -3,7 +3,8 @@
 //! launch file's sensors, fed at 20 Hz over zenoh loopback
 //! (`tcp/127.0.0.1`, multicast scouting off) with full-size messages: a
 //! 120,000-point LiDAR cloud, 3 radar scans of 256 returns and 4 cameras
-//! of 40 detections.
+//! of 40 detections. Like a sensor driver on the same computer, the feeder
+//! puts large payloads in a zenoh shared-memory pool.
 //!
 //! Every frame's [`FrameReport`] goes to a recording sink; the harness
 //! prints end-to-end latency (trigger arrival → publish), the module's
@@ -26,10 +27,11 @@ use fusion_node::host::MissReason;
 use fusion_node::launch::Launch;
 use fusion_node::node::{Node, load_host};
 use fusion_node::pipeline::{FrameReport, Outcome, RecordingSink};
-use fusion_node::transport::{explicit_peer_config, key_expr, open_config};
+use fusion_node::transport::{
+    DEFAULT_SHM_POOL_BYTES, SensorPublisher, ShmPool, explicit_peer_config, key_expr, open_config,
+};
 use fusion_sim::{FrameGenerator, LidarModel, Scene, SensorMessage};
 use hdrhistogram::Histogram;
-use zenoh::pubsub::Publisher;
 use zenoh::{Session, Wait};
 
 /// Distinct ticks rendered ahead; the run cycles through them, restamped.
@@ -99,8 +101,9 @@ fn session_pair() -> (Session, Session) {
     (listening, connected)
 }
 
-/// A publisher on `topic`, once a subscriber for it is known (at most 10 s).
-fn matched_publisher(session: &Session, topic: &str) -> Publisher<'static> {
+/// A publisher on `topic` that puts large payloads from `pool`, once a
+/// subscriber for it is known (at most 10 s).
+fn matched_publisher(session: &Session, topic: &str, pool: &Arc<ShmPool>) -> SensorPublisher {
     let publisher = session
         .declare_publisher(key_expr(topic).unwrap())
         .wait()
@@ -117,7 +120,7 @@ fn matched_publisher(session: &Session, topic: &str) -> Publisher<'static> {
         );
         std::thread::sleep(Duration::from_millis(5));
     }
-    publisher
+    SensorPublisher::new(publisher, Some(Arc::clone(pool)))
 }
 
 fn histogram() -> Histogram<u64> {
@@ -164,14 +167,19 @@ fn node_run(launch: &Launch, ticks: &mut [Vec<SensorMessage>], duration: Duratio
     let (listening, peer) = session_pair();
     let sink = RecordingSink::new();
     let node = Node::start_with(launch, listening, host, Box::new(sink.clone())).unwrap();
-    let publishers: Vec<Publisher<'static>> = launch
+    let pool = Arc::new(ShmPool::new(DEFAULT_SHM_POOL_BYTES).unwrap());
+    let publishers: Vec<SensorPublisher> = launch
         .sensors
         .iter()
-        .map(|s| matched_publisher(&peer, &s.topic))
+        .map(|s| matched_publisher(&peer, &s.topic, &pool))
         .collect();
     let sent = drive(ticks, duration, |i, bytes| {
-        publishers[i].put(bytes.as_slice()).wait().unwrap();
+        publishers[i].put(bytes).unwrap();
     });
+    let pool_full: u64 = publishers
+        .iter()
+        .map(SensorPublisher::pool_full_count)
+        .sum();
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(10) {
         let r = sink.snapshot();
@@ -186,15 +194,37 @@ fn node_run(launch: &Launch, ticks: &mut [Vec<SensorMessage>], duration: Duratio
     let recorded = sink.snapshot();
 
     let frames: &[FrameReport] = recorded.frames.get(WARMUP_FRAMES..).unwrap_or_default();
-    let (mut e2e, mut exec, mut overhead) = (histogram(), histogram(), histogram());
+    // end_to_end = align_wait + frame_build + module_exec + publish + rest
+    // (the report's own bookkeeping between them).
+    let mut stages: [(&str, Histogram<u64>); 7] = [
+        ("end to end", histogram()),
+        ("module_exec", histogram()),
+        ("node overhead", histogram()),
+        ("  align_wait", histogram()),
+        ("  frame_build", histogram()),
+        ("  publish", histogram()),
+        ("  rest", histogram()),
+    ];
     let (mut deadline, mut other_miss, mut degraded, mut publish_failed) = (0, 0, 0, 0);
     for r in frames {
         let s = &r.stages;
-        e2e.record(s.end_to_end.as_nanos() as u64).unwrap();
-        exec.record(s.module_exec.as_nanos() as u64).unwrap();
-        overhead
-            .record(s.end_to_end.saturating_sub(s.module_exec).as_nanos() as u64)
-            .unwrap();
+        let overhead = s.end_to_end.saturating_sub(s.module_exec);
+        let rest = overhead
+            .saturating_sub(s.align_wait)
+            .saturating_sub(s.frame_build)
+            .saturating_sub(s.publish);
+        let values = [
+            s.end_to_end,
+            s.module_exec,
+            overhead,
+            s.align_wait,
+            s.frame_build,
+            s.publish,
+            rest,
+        ];
+        for ((_, h), v) in stages.iter_mut().zip(values) {
+            h.record((v.as_nanos() as u64).max(1)).unwrap();
+        }
         degraded += usize::from(r.is_degraded());
         match r.outcome {
             Outcome::Published { .. } => {}
@@ -215,30 +245,21 @@ fn node_run(launch: &Launch, ticks: &mut [Vec<SensorMessage>], duration: Duratio
         launch.deadline
     );
     let q = |h: &Histogram<u64>, q: f64| ms(h.value_at_quantile(q));
-    println!(
-        "  end to end     p50 {:>7.3} ms  p99 {:>7.3} ms  p99.9 {:>7.3} ms  max {:>7.3} ms",
-        q(&e2e, 0.5),
-        q(&e2e, 0.99),
-        q(&e2e, 0.999),
-        ms(e2e.max())
-    );
-    println!(
-        "  module_exec    p50 {:>7.3} ms  p99 {:>7.3} ms  p99.9 {:>7.3} ms  max {:>7.3} ms",
-        q(&exec, 0.5),
-        q(&exec, 0.99),
-        q(&exec, 0.999),
-        ms(exec.max())
-    );
-    println!(
-        "  node overhead  p50 {:>7.3} ms  p99 {:>7.3} ms  p99.9 {:>7.3} ms  max {:>7.3} ms  (end to end - module_exec)",
-        q(&overhead, 0.5),
-        q(&overhead, 0.99),
-        q(&overhead, 0.999),
-        ms(overhead.max())
-    );
+    for (name, h) in &stages {
+        println!(
+            "  {name:<15} p50 {:>7.3} ms  p99 {:>7.3} ms  p99.9 {:>7.3} ms  max {:>7.3} ms",
+            q(h, 0.5),
+            q(h, 0.99),
+            q(h, 0.999),
+            ms(h.max())
+        );
+    }
+    println!("  (node overhead = end to end - module_exec; the indented rows are its parts)");
+    let [(_, e2e), _, (_, overhead), ..] = &stages;
     println!(
         "  misses: {deadline} deadline, {other_miss} other module, {degraded} degraded, {dropped} dropped sets, {publish_failed} publish failed, {lost} ticks never reported"
     );
+    println!("  inputs put as plain bytes because the shared-memory pool was full: {pool_full}");
     println!(
         "  summary: published {}, deadline misses {}, degraded {}, sets dropped {}",
         summary.frames.published,
@@ -299,8 +320,9 @@ fn bare_hop(launch: &Launch, ticks: &mut [Vec<SensorMessage>], duration: Duratio
             .unwrap();
         subscribers.push(subscriber);
     }
-    let publishers: Vec<Publisher<'static>> = (0..launch.sensors.len())
-        .map(|i| matched_publisher(&peer, &format!("bench/hop/{i}")))
+    let pool = Arc::new(ShmPool::new(DEFAULT_SHM_POOL_BYTES).unwrap());
+    let publishers: Vec<SensorPublisher> = (0..launch.sensors.len())
+        .map(|i| matched_publisher(&peer, &format!("bench/hop/{i}"), &pool))
         .collect();
     let warmup = Instant::now() + Duration::from_secs(1);
     let mut warm = false;
@@ -313,7 +335,7 @@ fn bare_hop(launch: &Launch, ticks: &mut [Vec<SensorMessage>], duration: Duratio
         }
         let mut payload = bytes.clone();
         payload[..8].copy_from_slice(&(epoch.elapsed().as_nanos() as u64).to_le_bytes());
-        publishers[i].put(payload).wait().unwrap();
+        publishers[i].put(&payload).unwrap();
     });
     std::thread::sleep(Duration::from_millis(200));
     drop(subscribers);
@@ -329,7 +351,9 @@ fn bare_hop(launch: &Launch, ticks: &mut [Vec<SensorMessage>], duration: Duratio
                 .map_or(0, |(_, _, b)| b.len())
         })
         .collect();
-    println!("bare zenoh hop (publisher -> subscriber, tcp loopback, same payloads, 20 Hz):");
+    println!(
+        "bare zenoh hop (publisher -> subscriber, tcp loopback + shared memory, same payloads, 20 Hz):"
+    );
     let hists = hists.lock().unwrap();
     for (name, (h, size)) in ["LiDAR", "radar", "camera"]
         .iter()

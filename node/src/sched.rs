@@ -1,9 +1,15 @@
 //! Real-time scheduling of the node's own threads.
 //!
-//! Priorities, lowest real-time first: the fusion executor runs at
-//! [`EXECUTOR_PRIORITY`], the epoch ticker that preempts it at
-//! [`TICKER_PRIORITY`], so the watchdog always wins the core.
+//! Priorities, lowest real-time first: the aligner and the fusion executor
+//! run at [`ALIGNER_PRIORITY`] and [`EXECUTOR_PRIORITY`], the epoch ticker
+//! that preempts the executor at [`TICKER_PRIORITY`], so the watchdog
+//! always wins the core. A frame passes from the aligner to the executor,
+//! so both must be woken at once however busy the machine is: a normal
+//! thread waits behind other work for its time slice.
 
+/// `SCHED_FIFO` priority of the aligner thread. It runs for microseconds
+/// per message, so it may share the executor's level.
+pub const ALIGNER_PRIORITY: i32 = 1;
 /// `SCHED_FIFO` priority of the fusion executor thread.
 pub const EXECUTOR_PRIORITY: i32 = 1;
 /// `SCHED_FIFO` priority of the epoch ticker thread.

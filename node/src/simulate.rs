@@ -1,6 +1,7 @@
 //! A live sensor source for tests and demos: renders a `fusion_sim` scene
 //! for the launch file's sensors and publishes each sensor's CDR message on
-//! its topic, stamped from a monotonic clock.
+//! its topic, stamped from a monotonic clock, and the scene itself as
+//! `TrackedObjects` on [`GROUND_TRUTH_TOPIC`].
 //!
 //! Every sensor is rendered at every tick, at one rate: enough to drive a
 //! node. Per-sensor rates, latencies and recorded drives are the real
@@ -12,11 +13,16 @@ use std::time::{Duration, Instant};
 use fusion_msgs::autoware_perception_msgs::TrackedObjects;
 use fusion_sim::frame::DEFAULT_START_NS;
 use fusion_sim::{FrameGenerator, LidarModel, Scene, SensorMessage};
-use zenoh::pubsub::Publisher;
-use zenoh::{Session, Wait};
+use std::sync::Arc;
+
+use zenoh::Session;
 
 use crate::launch::Launch;
-use crate::transport::{self, TransportError};
+use crate::transport::{self, DEFAULT_SHM_POOL_BYTES, SensorPublisher, ShmPool, TransportError};
+
+/// Where the simulator publishes the scene's actors, as `TrackedObjects`
+/// in `base_link` stamped like the tick's sensor messages.
+pub const GROUND_TRUTH_TOPIC: &str = "/ground_truth/objects";
 
 /// One tick's messages and the truth they show.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,10 +35,13 @@ pub struct Rendered {
     pub truth: TrackedObjects,
 }
 
-/// Publishes simulated sensor messages for a launch file's sensors.
+/// Publishes simulated sensor messages for a launch file's sensors, the
+/// large ones through a shared-memory pool, as a sensor driver on the
+/// vehicle computer would.
 pub struct LiveSim {
     generator: FrameGenerator,
-    publishers: Vec<Publisher<'static>>,
+    publishers: Vec<SensorPublisher>,
+    truth: SensorPublisher,
     origin: Instant,
     ticks: u64,
 }
@@ -48,14 +57,29 @@ impl LiveSim {
         seed: u64,
     ) -> Result<LiveSim, TransportError> {
         let rig = launch.module_config().sensors;
+        let pool = match ShmPool::new(DEFAULT_SHM_POOL_BYTES) {
+            Ok(pool) => Some(Arc::new(pool)),
+            Err(e) => {
+                tracing::warn!(error = %e, "publishing without shared memory");
+                None
+            }
+        };
         let publishers = launch
             .sensors
             .iter()
-            .map(|s| transport::declare_publisher(session, &s.topic, false))
+            .map(|s| {
+                transport::declare_publisher(session, &s.topic, false)
+                    .map(|p| SensorPublisher::new(p, pool.clone()))
+            })
             .collect::<Result<_, _>>()?;
+        let truth = SensorPublisher::new(
+            transport::declare_publisher(session, GROUND_TRUTH_TOPIC, false)?,
+            None,
+        );
         Ok(LiveSim {
             generator: FrameGenerator::new(scene, rig, lidar, seed).starting_at(DEFAULT_START_NS),
             publishers,
+            truth,
             origin: Instant::now(),
             ticks: 0,
         })
@@ -99,17 +123,17 @@ impl LiveSim {
             let Some(publisher) = self.publishers.get(i) else {
                 continue;
             };
-            publisher
-                .put(bytes.as_slice())
-                .wait()
-                .map_err(|e| TransportError::Declare {
-                    what: "put",
-                    key: publisher.key_expr().to_string(),
-                    message: e.to_string(),
-                })?;
+            publisher.put(bytes)?;
             published += 1;
         }
         Ok(published)
+    }
+
+    /// Publishes `truth` on [`GROUND_TRUTH_TOPIC`].
+    pub fn publish_truth(&self, truth: &TrackedObjects) -> Result<(), TransportError> {
+        // Encoding a TrackedObjects cannot fail: every length fits.
+        let bytes = fusion_msgs::encode(truth).unwrap_or_default();
+        self.truth.put(&bytes)
     }
 
     /// Renders and publishes at `rate_hz` until `duration` has passed (if
@@ -128,6 +152,7 @@ impl LiveSim {
         while !stop.load(Ordering::Relaxed) && duration.is_none_or(|d| start.elapsed() < d) {
             let rendered = self.render_now();
             self.publish(&rendered.messages, 0)?;
+            self.publish_truth(&rendered.truth)?;
             ticks += 1;
             next += period;
             let now = Instant::now();

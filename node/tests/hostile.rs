@@ -120,6 +120,39 @@ fn endless_loop_in_step_is_interrupted_at_the_deadline() {
 }
 
 #[test]
+fn a_late_frame_is_interrupted_when_its_remaining_budget_is_spent() {
+    let _watchdog = Watchdog::arm("late_frame");
+    // A step deadline far away; the frame arrived late and has 20 ms left.
+    let mut host = host("loop_in_step", functional_limits());
+    let miss = host
+        .run_step_within(Duration::from_millis(20), HOSTILE.len(), |d| {
+            d.copy_from_slice(HOSTILE)
+        })
+        .map(|s| s.output.to_vec())
+        .unwrap_err();
+    assert_eq!(miss.reason, MissReason::Deadline, "{miss}");
+    assert!(
+        miss.elapsed >= Duration::from_millis(20) && miss.elapsed < Duration::from_secs(2),
+        "interrupted after {:?}, not at the remaining budget",
+        miss.elapsed
+    );
+    // More than the step deadline is not granted.
+    let limits = Limits {
+        step_deadline: Duration::from_millis(10),
+        ..Limits::default()
+    };
+    let mut host = self::host("loop_in_step", limits);
+    let miss = host
+        .run_step_within(Duration::from_secs(60), HOSTILE.len(), |d| {
+            d.copy_from_slice(HOSTILE)
+        })
+        .map(|s| s.output.to_vec())
+        .unwrap_err();
+    assert_eq!(miss.reason, MissReason::Deadline, "{miss}");
+    assert!(miss.elapsed < Duration::from_secs(2), "{:?}", miss.elapsed);
+}
+
+#[test]
 fn endless_loop_in_init_is_interrupted_at_the_init_deadline() {
     let _watchdog = Watchdog::arm("endless_loop_in_init");
     let (engine, _) = shared();

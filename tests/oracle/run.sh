@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Cross-checks fusion-msgs against independent Python implementations
-# (rosbags, mcap-ros2-support), and fusion-node's .hlog interval logs
-# against hdrhistogram-py, in a virtualenv this script creates.
+# (rosbags, mcap-ros2-support), fusion-node's .hlog interval logs against
+# hdrhistogram-py, and a running node's TrackedObjects, received with the
+# Python zenoh binding (eclipse-zenoh) and decoded with rosbags, in a
+# virtualenv this script creates.
 #
 #   tests/oracle/run.sh            check committed golden vectors + our encoder
 #   tests/oracle/run.sh regenerate rewrite msgs/tests/golden/vectors.json
@@ -34,3 +36,6 @@ FUSION_ORACLE_OUT="$ours" cargo test --quiet -p fusion-msgs --lib dump_encodings
 hlog_dir="$(mktemp -d)"
 FUSION_HLOG_ORACLE_OUT="$hlog_dir" cargo test --quiet -p fusion-node --lib dump_hlog_for_the_python_oracle >/dev/null
 "$py" tests/oracle/hlog_oracle.py "$hlog_dir"
+
+cargo build --quiet --locked -p fusion-node --bin fusion-node
+"$py" tests/oracle/node_oracle.py "${CARGO_TARGET_DIR:-target}/debug/fusion-node"

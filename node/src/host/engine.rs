@@ -18,7 +18,7 @@ use target_lexicon::{Architecture, Triple};
 use wasmtime::{Config, Engine, OptLevel};
 
 use super::HostError;
-use super::epoch::EpochTicker;
+use super::epoch::{Armed, EpochTicker};
 
 /// The wasmtime release this binary links, as Cargo.lock resolved it.
 pub const WASMTIME_VERSION: &str = env!("FUSION_WASMTIME_VERSION");
@@ -404,10 +404,10 @@ impl HostEngine {
         self.ticker.period()
     }
 
-    /// The epoch deadline for `deadline` from now (see
-    /// [`EpochTicker::deadline_ticks`]).
-    pub fn deadline_ticks(&self, deadline: Duration) -> u64 {
-        self.ticker.deadline_ticks(deadline)
+    /// Arms the epoch ticker for a call into guest code that must end
+    /// within `deadline` (see [`EpochTicker::arm`]).
+    pub fn arm(&self, deadline: Duration) -> Armed {
+        self.ticker.arm(deadline)
     }
 
     /// See [`fingerprint`].

@@ -40,7 +40,8 @@ pub(super) fn instantiate(
     // A new store's deadline is epoch 0, already past: set it before any
     // Wasm runs.
     store.epoch_deadline_trap();
-    store.set_epoch_deadline(engine.deadline_ticks(limits.init_deadline));
+    let armed = engine.arm(limits.init_deadline);
+    store.set_epoch_deadline(armed.ticks());
     let instance: Instance =
         pre.instantiate(&mut store)
             .map_err(|e| match e.downcast_ref::<wasmtime::Trap>() {

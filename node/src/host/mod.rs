@@ -29,7 +29,7 @@ pub use engine::{
     MAX_WASM_STACK_BYTES, TargetError, WASMTIME_VERSION, build_engine, engine, fingerprint, hex,
     host_has_feature,
 };
-pub use epoch::EpochTicker;
+pub use epoch::{Armed, EpochTicker, IDLE_CATCH_UP};
 pub use error::{HostError, MissReason, StepMiss, TrapKind};
 pub use instance::HostState;
 pub use validate::{
@@ -113,10 +113,13 @@ impl ModuleHost {
             .instantiate_pre(module)
             .map_err(|e| HostError::Instantiate(format!("{e:#}")))?;
         let (mut store, exports) = instantiate(engine, &pre, &limits)?;
+        let armed = engine.arm(limits.init_deadline);
+        store.set_epoch_deadline(armed.ticks());
         let version = exports
             .abi_version
             .call(&mut store, ())
             .map_err(HostError::trap(fusion_abi::exports::ABI_VERSION))?;
+        drop(armed);
         if version != fusion_abi::ABI_VERSION as i32 {
             return Err(HostError::AbiVersion {
                 found: i64::from(version),
@@ -234,8 +237,8 @@ impl ModuleHost {
     }
 
     fn call_init(&mut self, config: &[u8]) -> Result<(), HostError> {
-        let ticks = self.engine.deadline_ticks(self.limits.init_deadline);
-        self.store.set_epoch_deadline(ticks);
+        let armed = self.engine.arm(self.limits.init_deadline);
+        self.store.set_epoch_deadline(armed.ticks());
         let len = self.write_input(config.len(), |dst| dst.copy_from_slice(config))?;
         let status = self
             .exports
@@ -276,6 +279,19 @@ impl ModuleHost {
         frame_len: usize,
         write: impl FnOnce(&mut [u8]),
     ) -> Result<Stepped<'_>, StepMiss> {
+        self.run_step_within(self.limits.step_deadline, frame_len, write)
+    }
+
+    /// [`ModuleHost::run_step`] preempted after `deadline` rather than the
+    /// configured step deadline: what is left of a frame's budget when
+    /// the frame reaches the module late. It is capped at the step
+    /// deadline.
+    pub fn run_step_within(
+        &mut self,
+        deadline: Duration,
+        frame_len: usize,
+        write: impl FnOnce(&mut [u8]),
+    ) -> Result<Stepped<'_>, StepMiss> {
         let start = Instant::now();
         if let Some(cause) = self.broken.take()
             && let Err(error) = self.restart(&cause)
@@ -287,9 +303,10 @@ impl ModuleHost {
                 restarted: false,
             });
         }
-        let ticks = self.engine.deadline_ticks(self.limits.step_deadline);
-        self.store.set_epoch_deadline(ticks);
+        let armed = self.engine.arm(deadline.min(self.limits.step_deadline));
+        self.store.set_epoch_deadline(armed.ticks());
         let result = self.call_step(frame_len, write);
+        drop(armed);
         let elapsed = start.elapsed();
         match result {
             Ok((ptr, len)) => Ok(Stepped {

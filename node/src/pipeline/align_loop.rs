@@ -42,6 +42,9 @@ pub(super) struct AlignLoop {
 impl AlignLoop {
     /// Runs until stopped and drained; returns the aligner's counters.
     pub fn run(mut self) -> AlignCounters {
+        // Without CAP_SYS_NICE the thread stays at normal priority; the
+        // executor reports that case once for both.
+        let _ = crate::sched::raise_priority(crate::sched::ALIGNER_PRIORITY);
         let mut batch: Vec<Message> = Vec::with_capacity(self.intake.capacity());
         let mut spare = self.aligner.new_set();
         let mut stopping_since: Option<i64> = None;

@@ -64,7 +64,7 @@ impl Executor {
             );
         } else {
             tracing::info!(
-                "fusion executor runs at normal priority (no CAP_SYS_NICE): other work can delay frames"
+                "fusion aligner and executor run at normal priority (no CAP_SYS_NICE): other work can delay frames"
             );
         }
         loop {
@@ -110,14 +110,30 @@ impl Executor {
         }
         let len = frame_len(inputs.iter().map(|s| s.payload.len()));
         let mut frame_build = Duration::ZERO;
+        // The budget runs from the trigger's arrival, so the module gets
+        // what the aligner and the queue left of it. A frame with nothing
+        // left is not run: preempting it at once would only cost the
+        // module its state (a trap restarts it).
+        let remaining = self
+            .host
+            .limits()
+            .step_deadline
+            .saturating_sub(span(arrival_ns, start_ns));
         let step_start = Instant::now();
-        let result = self.host.run_step(len, |dst| {
-            let t = Instant::now();
-            // `dst` is exactly `frame_len` of these slots, so this cannot
-            // fail; a frame over 4 GiB fails earlier, as InputInvalid.
-            let _ = write_frame(dst, &header, &inputs);
-            frame_build = t.elapsed();
-        });
+        let result = if remaining.is_zero() {
+            Err((MissReason::Deadline, false))
+        } else {
+            self.host
+                .run_step_within(remaining, len, |dst| {
+                    let t = Instant::now();
+                    // `dst` is exactly `frame_len` of these slots, so this
+                    // cannot fail; a frame over 4 GiB fails earlier, as
+                    // InputInvalid.
+                    let _ = write_frame(dst, &header, &inputs);
+                    frame_build = t.elapsed();
+                })
+                .map_err(|miss| (miss.reason, miss.restarted))
+        };
         let module_exec = step_start.elapsed().saturating_sub(frame_build);
         let mut publish = Duration::ZERO;
         let outcome = match result {
@@ -141,10 +157,7 @@ impl Executor {
                     }
                 }
             }
-            Err(miss) => Outcome::ModuleMiss {
-                reason: miss.reason,
-                restarted: miss.restarted,
-            },
+            Err((reason, restarted)) => Outcome::ModuleMiss { reason, restarted },
         };
         let end_ns = self.clock.now_ns();
         drop(inputs);

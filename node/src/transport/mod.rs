@@ -13,8 +13,11 @@
 //! This module only opens sessions and maps names. Who subscribes and
 //! publishes what is the pipeline's business.
 
+mod shm;
 #[cfg(test)]
 mod tests;
+
+pub use shm::{DEFAULT_SHM_POOL_BYTES, SHM_MIN_PAYLOAD, SensorPublisher, ShmPool};
 
 use std::path::PathBuf;
 
@@ -56,6 +59,9 @@ pub enum TransportError {
         /// What zenoh said.
         message: String,
     },
+    /// A shared-memory pool could not be created.
+    #[error("zenoh shared memory: {0}")]
+    Shm(String),
     /// Declaring a subscriber or publisher failed.
     #[error("cannot declare a {what} on `{key}`: {message}")]
     Declare {
