@@ -113,8 +113,14 @@ impl Node {
 /// it (for a `.cwasm`, of the artifact).
 pub fn module_sha256(launch: &Launch) -> Result<String, NodeError> {
     use sha2::{Digest, Sha256};
-    let path = launch.module.source.path();
-    let bytes = std::fs::read(&path).map_err(|source| NodeError::ReadModule { path, source })?;
+    let bytes = launch
+        .module
+        .source
+        .read()
+        .map_err(|source| NodeError::ReadModule {
+            path: launch.module.source.path(),
+            source,
+        })?;
     Ok(format!("{:x}", Sha256::digest(&bytes)))
 }
 
@@ -149,10 +155,14 @@ pub fn load_host(launch: &Launch) -> Result<ModuleHost, NodeError> {
             })?;
         ModuleHost::from_module(&engine, &loaded.module, limits).map_err(host_error)?
     } else {
-        let wasm = std::fs::read(&path).map_err(|source| NodeError::ReadModule {
-            path: path.clone(),
-            source,
-        })?;
+        let wasm = launch
+            .module
+            .source
+            .read()
+            .map_err(|source| NodeError::ReadModule {
+                path: path.clone(),
+                source,
+            })?;
         from_wasm(&engine, &launch.module.source, &wasm, limits).map_err(host_error)?
     };
     let config = fusion_msgs::encode(&launch.module_config())

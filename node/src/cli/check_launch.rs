@@ -85,7 +85,10 @@ fn summary(launch: &Launch) -> String {
     let module = &launch.module;
     let source = match &module.source {
         ModuleSource::BuiltinReference => {
-            format!("builtin:reference ({})", module.source.path().display())
+            format!(
+                "builtin:reference (embedded, {})",
+                format_size(crate::modules::REFERENCE_WASM_BYTES.len() as u64)
+            )
         }
         ModuleSource::File(path) => path.display().to_string(),
     };

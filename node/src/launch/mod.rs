@@ -239,11 +239,20 @@ pub enum ModuleSource {
 }
 
 impl ModuleSource {
-    /// The module file to load.
+    /// The module file to load; for the built-in module, its name (it is
+    /// embedded in the binary, see [`ModuleSource::read`]).
     pub fn path(&self) -> PathBuf {
         match self {
-            ModuleSource::BuiltinReference => PathBuf::from(crate::modules::REFERENCE_WASM),
+            ModuleSource::BuiltinReference => PathBuf::from(BUILTIN_REFERENCE),
             ModuleSource::File(path) => path.clone(),
+        }
+    }
+
+    /// The module's bytes: read from its file, or the embedded built-in.
+    pub fn read(&self) -> std::io::Result<std::borrow::Cow<'static, [u8]>> {
+        match self {
+            ModuleSource::BuiltinReference => Ok(crate::modules::REFERENCE_WASM_BYTES.into()),
+            ModuleSource::File(path) => std::fs::read(path).map(Into::into),
         }
     }
 

@@ -294,3 +294,18 @@ fn rpy_follows_the_ros_convention() {
             .all(|(a, b)| (a - b).abs() < 1e-15)
     );
 }
+
+#[test]
+fn the_builtin_module_is_embedded_in_the_binary() {
+    let embedded = ModuleSource::BuiltinReference.read().unwrap();
+    assert!(embedded.starts_with(b"\0asm"));
+    // The very module the build script built, not a copy of another.
+    assert_eq!(
+        &*embedded,
+        std::fs::read(crate::modules::REFERENCE_WASM).unwrap().as_slice()
+    );
+    assert_eq!(
+        ModuleSource::BuiltinReference.path(),
+        std::path::Path::new(BUILTIN_REFERENCE)
+    );
+}

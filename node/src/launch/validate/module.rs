@@ -16,6 +16,16 @@ impl Validator<'_> {
         } else {
             ModuleSource::File(self.path(&raw.path)?)
         };
+        let memory_bytes = self.memory_bytes(raw)?;
+        let parameters = self.parameters(raw)?;
+        if source == ModuleSource::BuiltinReference {
+            // Embedded in the binary and built with it: nothing to check.
+            return Ok(Module {
+                source,
+                memory_bytes,
+                parameters,
+            });
+        }
         let path = source.path();
         let extension = path.extension().and_then(|e| e.to_str());
         let expected: &[u8; 4] = match extension {
@@ -44,7 +54,16 @@ impl Validator<'_> {
                 ),
             ));
         }
-        let memory_bytes = match &raw.memory {
+        Ok(Module {
+            source,
+            memory_bytes,
+            parameters,
+        })
+    }
+
+    /// `memory`: the cap on the module's linear memory, in bytes.
+    fn memory_bytes(&self, raw: &raw::RawModule) -> Result<u64> {
+        Ok(match &raw.memory {
             Some(m) => {
                 let bytes = m.get_ref().0;
                 if !(MIN_MEMORY_BYTES..=MAX_MEMORY_BYTES).contains(&bytes) {
@@ -53,8 +72,12 @@ impl Validator<'_> {
                 bytes
             }
             None => DEFAULT_MEMORY_BYTES,
-        };
-        let parameters = raw
+        })
+    }
+
+    /// `[module.parameters]`: numbers and booleans, as ABI v1's float64.
+    fn parameters(&self, raw: &raw::RawModule) -> Result<Vec<(String, f64)>> {
+        raw
             .parameters
             .iter()
             .map(|(name, value)| {
@@ -74,11 +97,6 @@ impl Validator<'_> {
                 };
                 Ok((name.clone(), number))
             })
-            .collect::<Result<_>>()?;
-        Ok(Module {
-            source,
-            memory_bytes,
-            parameters,
-        })
+            .collect::<Result<_>>()
     }
 }
