@@ -123,13 +123,13 @@ fn endless_loop_in_step_is_interrupted_at_the_deadline() {
 fn a_late_frame_is_interrupted_when_its_remaining_budget_is_spent() {
     let _watchdog = Watchdog::arm("late_frame");
     // A step deadline far away; the frame arrived late and has 20 ms left.
+    let hostile_within = |host: &mut ModuleHost, deadline| {
+        host.run_step_within(deadline, HOSTILE.len(), |d| d.copy_from_slice(HOSTILE))
+            .map(|s| s.output.to_vec())
+            .unwrap_err()
+    };
     let mut host = host("loop_in_step", functional_limits());
-    let miss = host
-        .run_step_within(Duration::from_millis(20), HOSTILE.len(), |d| {
-            d.copy_from_slice(HOSTILE)
-        })
-        .map(|s| s.output.to_vec())
-        .unwrap_err();
+    let miss = hostile_within(&mut host, Duration::from_millis(20));
     assert_eq!(miss.reason, MissReason::Deadline, "{miss}");
     assert!(
         miss.elapsed >= Duration::from_millis(20) && miss.elapsed < Duration::from_secs(2),
@@ -142,12 +142,7 @@ fn a_late_frame_is_interrupted_when_its_remaining_budget_is_spent() {
         ..Limits::default()
     };
     let mut host = self::host("loop_in_step", limits);
-    let miss = host
-        .run_step_within(Duration::from_secs(60), HOSTILE.len(), |d| {
-            d.copy_from_slice(HOSTILE)
-        })
-        .map(|s| s.output.to_vec())
-        .unwrap_err();
+    let miss = hostile_within(&mut host, Duration::from_secs(60));
     assert_eq!(miss.reason, MissReason::Deadline, "{miss}");
     assert!(miss.elapsed < Duration::from_secs(2), "{:?}", miss.elapsed);
 }

@@ -35,10 +35,10 @@ import time
 from pathlib import Path
 
 import zenoh
-from rosbags.typesys import Stores, get_types_from_msg, get_typestore
+
+from cdr_oracle import load_typestore
 
 ROOT = Path(__file__).resolve().parents[2]
-MSG_ROOT = ROOT / "msgs" / "msg"
 TRACKED = "autoware_perception_msgs/msg/TrackedObjects"
 OUTPUT_KEY = "fusion/tracked_objects"
 TRUTH_KEY = "ground_truth/objects"
@@ -53,15 +53,6 @@ MATCH_RADIUS_M = 5.0
 MIN_PRECISION = 0.9
 # autoware_perception_msgs/ObjectClassification labels, 0..=7.
 MAX_LABEL = 7
-
-
-def load_typestore():
-    store = get_typestore(Stores.EMPTY)
-    types = {}
-    for path in sorted(MSG_ROOT.glob("*/*.msg")):
-        types.update(get_types_from_msg(path.read_text(), f"{path.parent.name}/msg/{path.stem}"))
-    store.register(types)
-    return store
 
 
 def free_port() -> int:
@@ -128,7 +119,7 @@ def check_object(obj, where: str) -> list[str]:
 
 def main(argv: list[str]) -> int:
     binary = Path(argv[1])
-    store = load_typestore()
+    store, _ = load_typestore()
     workdir = Path(tempfile.mkdtemp(prefix="node-oracle-"))
     port = free_port()
     launch = loopback_launch(workdir, port)

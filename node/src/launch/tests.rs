@@ -302,7 +302,9 @@ fn the_builtin_module_is_embedded_in_the_binary() {
     // The very module the build script built, not a copy of another.
     assert_eq!(
         &*embedded,
-        std::fs::read(crate::modules::REFERENCE_WASM).unwrap().as_slice()
+        std::fs::read(crate::modules::REFERENCE_WASM)
+            .unwrap()
+            .as_slice()
     );
     assert_eq!(
         ModuleSource::BuiltinReference.path(),
