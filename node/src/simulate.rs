@@ -8,10 +8,9 @@
 //! simulator's and replay's job (a later issue).
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use fusion_msgs::autoware_perception_msgs::TrackedObjects;
-use fusion_sim::frame::DEFAULT_START_NS;
 use fusion_sim::{FrameGenerator, LidarModel, Scene, SensorMessage};
 use std::sync::Arc;
 
@@ -42,6 +41,8 @@ pub struct LiveSim {
     generator: FrameGenerator,
     publishers: Vec<SensorPublisher>,
     truth: SensorPublisher,
+    /// The wall clock (ns since the Unix epoch) at `origin`.
+    origin_ns: i64,
     origin: Instant,
     ticks: u64,
 }
@@ -72,14 +73,20 @@ impl LiveSim {
                     .map(|p| SensorPublisher::new(p, pool.clone()))
             })
             .collect::<Result<_, _>>()?;
+        // Stamps are wall-clock time, as a driver's header stamps are, so
+        // the node's stamp age means what it says.
+        let origin_ns = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
         let truth = SensorPublisher::new(
             transport::declare_publisher(session, GROUND_TRUTH_TOPIC, false)?,
             None,
         );
         Ok(LiveSim {
-            generator: FrameGenerator::new(scene, rig, lidar, seed).starting_at(DEFAULT_START_NS),
+            generator: FrameGenerator::new(scene, rig, lidar, seed).starting_at(origin_ns),
             publishers,
             truth,
+            origin_ns,
             origin: Instant::now(),
             ticks: 0,
         })
@@ -104,11 +111,12 @@ impl LiveSim {
         }
     }
 
-    /// Renders every sensor now: the stamp is the simulator's start
-    /// ([`DEFAULT_START_NS`]) plus the monotonic time since [`LiveSim::new`].
+    /// Renders every sensor now: the stamp is the wall clock at
+    /// [`LiveSim::new`] plus the monotonic time since, so stamps never
+    /// jump when the system clock is stepped.
     pub fn render_now(&mut self) -> Rendered {
         let elapsed = i64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(i64::MAX);
-        self.render_at(DEFAULT_START_NS.saturating_add(elapsed))
+        self.render_at(self.origin_ns.saturating_add(elapsed))
     }
 
     /// Publishes `messages`, except those of the sensors in `skip` (bit

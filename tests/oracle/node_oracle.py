@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -236,7 +237,9 @@ def main(argv: list[str]) -> int:
         print(f"node_oracle: {e}", file=sys.stderr)
     if errors:
         print("node stderr:\n" + "\n".join(lines[-30:]), file=sys.stderr)
+        print(f"node_oracle: launch file and logs kept in {workdir}", file=sys.stderr)
         return 1
+    shutil.rmtree(workdir, ignore_errors=True)  # kept when a check failed
     print(
         f"node_oracle: {len(outputs)} TrackedObjects from the node decoded by rosbags; "
         f"{matched}/{confirmed} confirmed objects within {MATCH_RADIUS_M} m of the simulator's truth"
