@@ -223,7 +223,10 @@ fn a_step_past_the_deadline_is_a_miss_and_the_next_frame_is_on_time() {
                     restarted: true
                 }
             );
-            assert!(report.stages.module_exec >= deadline, "{report:?}");
+            // Preempted when the budget since the trigger's arrival ran
+            // out, never earlier (hostile.rs checks it is not a whole
+            // budget after the step started).
+            assert!(report.stages.end_to_end >= deadline, "{report:?}");
             let next = &frames[i + 1];
             assert!(next.is_published(), "{next:?}");
             assert!(
