@@ -28,7 +28,7 @@ use fusion_node::launch::Launch;
 use fusion_node::node::{Node, load_host};
 use fusion_node::pipeline::{FrameReport, Outcome, RecordingSink};
 use fusion_node::transport::{
-    DEFAULT_SHM_POOL_BYTES, SensorPublisher, ShmPool, explicit_peer_config, key_expr, open_config,
+    DEFAULT_SHM_POOL_BYTES, SensorPublisher, ShmPool, explicit_peer_config, open_config,
 };
 use fusion_sim::{FrameGenerator, LidarModel, Scene, SensorMessage};
 use hdrhistogram::Histogram;
@@ -104,12 +104,10 @@ fn session_pair() -> (Session, Session) {
 /// A publisher on `topic` that puts large payloads from `pool`, once a
 /// subscriber for it is known (at most 10 s).
 fn matched_publisher(session: &Session, topic: &str, pool: &Arc<ShmPool>) -> SensorPublisher {
-    let publisher = session
-        .declare_publisher(key_expr(topic).unwrap())
-        .wait()
-        .unwrap();
+    let publisher = SensorPublisher::declare(session, topic, Some(Arc::clone(pool))).unwrap();
     let start = Instant::now();
     while !publisher
+        .publisher()
         .matching_status()
         .wait()
         .is_ok_and(|s| s.matching())
@@ -120,7 +118,7 @@ fn matched_publisher(session: &Session, topic: &str, pool: &Arc<ShmPool>) -> Sen
         );
         std::thread::sleep(Duration::from_millis(5));
     }
-    SensorPublisher::new(publisher, Some(Arc::clone(pool)))
+    publisher
 }
 
 fn histogram() -> Histogram<u64> {

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use zenoh::Session;
 
 use crate::launch::Launch;
-use crate::transport::{self, DEFAULT_SHM_POOL_BYTES, SensorPublisher, ShmPool, TransportError};
+use crate::transport::{DEFAULT_SHM_POOL_BYTES, SensorPublisher, ShmPool, TransportError};
 
 /// Where the simulator publishes the scene's actors, as `TrackedObjects`
 /// in `base_link` stamped like the tick's sensor messages.
@@ -68,20 +68,14 @@ impl LiveSim {
         let publishers = launch
             .sensors
             .iter()
-            .map(|s| {
-                transport::declare_publisher(session, &s.topic, false)
-                    .map(|p| SensorPublisher::new(p, pool.clone()))
-            })
+            .map(|s| SensorPublisher::declare(session, &s.topic, pool.clone()))
             .collect::<Result<_, _>>()?;
         // Stamps are wall-clock time, as a driver's header stamps are, so
         // the node's stamp age means what it says.
         let origin_ns = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
-        let truth = SensorPublisher::new(
-            transport::declare_publisher(session, GROUND_TRUTH_TOPIC, false)?,
-            None,
-        );
+        let truth = SensorPublisher::declare(session, GROUND_TRUTH_TOPIC, None)?;
         Ok(LiveSim {
             generator: FrameGenerator::new(scene, rig, lidar, seed).starting_at(origin_ns),
             publishers,

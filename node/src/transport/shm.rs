@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use zenoh::Wait;
 use zenoh::bytes::ZBytes;
 use zenoh::pubsub::Publisher;
+use zenoh::qos::CongestionControl;
 use zenoh::shm::{GarbageCollect, PosixShmProviderBackend, ShmProvider, ShmProviderBuilder};
 
 use super::TransportError;
@@ -92,6 +93,35 @@ impl SensorPublisher {
             pool,
             pool_full: AtomicU64::new(0),
         }
+    }
+
+    /// Declares a publisher for sensor data on `topic`, its large payloads
+    /// from `pool` if given. It blocks rather than drops when zenoh's
+    /// queue is full: a shared-memory sample is a small reference that
+    /// never fills it, while a multi-megabyte plain one (no pool, or the
+    /// pool full) does not fit the queue and would be dropped whole once
+    /// zenoh's short wait (1 ms) ran out.
+    pub fn declare(
+        session: &zenoh::Session,
+        topic: &str,
+        pool: Option<Arc<ShmPool>>,
+    ) -> Result<Self, TransportError> {
+        let key = super::key_expr(topic)?;
+        let publisher = session
+            .declare_publisher(key.clone())
+            .congestion_control(CongestionControl::Block)
+            .wait()
+            .map_err(|e| TransportError::Declare {
+                what: "publisher",
+                key: key.to_string(),
+                message: e.to_string(),
+            })?;
+        Ok(SensorPublisher::new(publisher, pool))
+    }
+
+    /// The zenoh publisher.
+    pub fn publisher(&self) -> &Publisher<'static> {
+        &self.publisher
     }
 
     /// Puts `bytes`.
