@@ -14,7 +14,7 @@ use fusion_msgs::autoware_perception_msgs::TrackedObjects;
 use fusion_sim::{FrameGenerator, LidarModel, Scene, SensorMessage};
 use std::sync::Arc;
 
-use zenoh::Session;
+use zenoh::{Session, Wait};
 
 use crate::launch::Launch;
 use crate::transport::{DEFAULT_SHM_POOL_BYTES, SensorPublisher, ShmPool, TransportError};
@@ -129,6 +129,17 @@ impl LiveSim {
             published += 1;
         }
         Ok(published)
+    }
+
+    /// Whether every sensor topic has a subscriber zenoh knows of (what
+    /// is published before that is lost).
+    pub fn all_matched(&self) -> bool {
+        self.publishers.iter().all(|p| {
+            p.publisher()
+                .matching_status()
+                .wait()
+                .is_ok_and(|s| s.matching())
+        })
     }
 
     /// Publishes `truth` on [`GROUND_TRUTH_TOPIC`].

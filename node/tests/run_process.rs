@@ -387,3 +387,56 @@ fn stats_reads_a_running_nodes_counters_and_percentiles() {
     assert!(status.success());
     let _ = peer.close().wait();
 }
+
+/// The README's main command, shortened: the node on the built-in default
+/// launch file, fed by the simulator in the same process over loopback
+/// zenoh, prints its status lines and summary, exits 0 and leaves its logs.
+#[test]
+fn demo_runs_the_node_on_the_simulator_and_leaves_its_logs() {
+    let out = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_fusion-node"))
+        .args(["demo", "--duration", "3s", "--lidar", "small", "--out"])
+        .arg(out.path())
+        .env(
+            "FUSION_NODE_CACHE_DIR",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("module-cache"),
+        )
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    // A status line a second, with frames flowing and objects tracked.
+    let frames: Vec<u64> = stdout
+        .lines()
+        .filter_map(|l| {
+            l.split("frames")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect();
+    assert!(frames.len() >= 3, "{stdout}");
+    assert!(*frames.last().unwrap() >= 20, "{stdout}");
+    let objects: Vec<u64> = stdout
+        .lines()
+        .filter_map(|l| {
+            l.split("objects")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect();
+    assert!(objects.iter().any(|&n| n > 0), "{stdout}");
+    assert!(stderr.contains(" frames, "), "no summary: {stderr}");
+    for log in ["misses.jsonl", "latency.hlog", "summary.txt"] {
+        assert!(out.path().join(log).exists(), "{log} missing: {stdout}");
+    }
+    let summary = std::fs::read_to_string(out.path().join("summary.txt")).unwrap();
+    assert!(summary.contains("EndToEnd"), "{summary}");
+}

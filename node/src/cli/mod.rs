@@ -5,6 +5,7 @@
 
 mod check_launch;
 mod compile;
+mod demo;
 mod inspect;
 mod msgs;
 mod run;
@@ -39,6 +40,13 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the node on the default launch file, fed live by the simulator,
+    /// all in this process on loopback zenoh (no router, nothing else
+    /// installed); print a status line a second, then the summary and
+    /// where the logs are.
+    ///
+    /// Example: fusion-node demo --duration 20s
+    Demo(demo::DemoArgs),
     /// Inspect the ROS 2 message types the node reads and writes.
     #[command(subcommand)]
     Msgs(msgs::MsgsCommand),
@@ -79,6 +87,7 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
+        Command::Demo(args) => demo::run(args),
         Command::Msgs(cmd) => msgs::run(cmd),
         Command::Compile(args) => compile::run(args),
         Command::Inspect(args) => inspect::run(args),
@@ -123,10 +132,11 @@ impl CliError {
     }
 }
 
-/// Logs to stderr with `tracing`, filtered by `RUST_LOG` (default `info`).
-fn init_logging() {
+/// Logs to stderr with `tracing`, filtered by `RUST_LOG` (default
+/// `default`, e.g. `info`).
+fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

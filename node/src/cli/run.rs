@@ -29,29 +29,11 @@ pub struct RunArgs {
 }
 
 pub fn run(args: RunArgs) -> Result<(), CliError> {
-    super::init_logging();
+    super::init_logging("info");
     let launch = Launch::load(&args.launch).map_err(|e| CliError::usage(e.to_string()))?;
     let stop = super::stop_signal()?;
-    let host = load_host(&launch).map_err(|e| CliError::failure(e.to_string()))?;
     let session = transport::open(&launch.zenoh).map_err(|e| CliError::failure(e.to_string()))?;
-    let sha256 = module_sha256(&launch).map_err(|e| CliError::failure(e.to_string()))?;
-    let sink =
-        MonitorSink::from_launch(&launch, &sha256).map_err(|e| CliError::failure(e.to_string()))?;
-    let monitor = sink.handle();
-    let node = Node::start_with(&launch, session, host, Box::new(sink))
-        .map_err(|e| CliError::failure(e.to_string()))?;
-    let mut diagnostics = DiagnosticsPublisher::declare(node.session(), &launch)
-        .map_err(|e| CliError::failure(e.to_string()))?;
-    let sensor_names = launch.sensors.iter().map(|s| s.name.clone()).collect();
-    let stats = crate::stats::serve(node.session(), &launch.name, sensor_names, monitor.clone())
-        .map_err(|e| CliError::failure(e.to_string()))?;
-    tracing::info!(
-        node = %launch.name,
-        sensors = launch.sensors.len(),
-        deadline = %format_duration(launch.deadline),
-        output = %launch.outputs.tracked_objects,
-        "running"
-    );
+    let mut running = Running::start(&launch, session)?;
     let end = args.duration.map(|d| Instant::now() + d);
     let signalled = loop {
         let wait = end.map_or(TICK, |end| {
@@ -60,7 +42,7 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
         if stop.recv_timeout(wait).is_ok() {
             break true;
         }
-        tick(&node, &monitor, &mut diagnostics);
+        running.tick();
         if end.is_some_and(|end| Instant::now() >= end) {
             break false;
         }
@@ -69,37 +51,103 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
         reason = if signalled { "signal" } else { "duration" },
         "stopping: intake closed, draining frames in flight"
     );
-    tick(&node, &monitor, &mut diagnostics);
-    drop(diagnostics);
-    drop(stats);
-    let summary = node.stop().map_err(|e| CliError::failure(e.to_string()))?;
-    eprint!("{}", summary_text(&launch.name, &summary));
-    if let Some(latency) = monitor.summary() {
-        eprint!("{latency}");
-    }
-    let c = monitor.counters();
-    eprintln!(
-        "  misses: {} ({} deadline, {} late, {} degraded), {} dropped inputs, {} dropped sets, {} miss-log lines",
-        c.misses(),
-        c.deadline,
-        c.late,
-        c.degraded,
-        c.dropped_inputs,
-        c.dropped_sets,
-        c.log_lines
-    );
-    Ok(())
+    running.stop()
 }
 
-/// Once a second: hand the queue-drop totals to the monitor and publish
-/// the diagnostics (on this thread, never the executor's).
-fn tick(node: &Node, monitor: &MonitorHandle, diagnostics: &mut DiagnosticsPublisher) {
-    let pipeline = node.pipeline();
-    let stats = pipeline.sensor_stats();
-    monitor.set_overflow_drops(stats.iter().map(|s| s.counts.dropped_overflow));
-    let now_ns = pipeline.clock().now_ns();
-    if let Err(e) = diagnostics.publish(now_ns, &stats, &monitor.counters()) {
-        tracing::warn!(error = %e, "diagnostics");
+/// A node as `run` runs it: the launch file's module under the deadline
+/// monitor, with `/diagnostics` and the stats queryable. `demo` runs the
+/// same.
+pub(super) struct Running {
+    name: String,
+    node: Node,
+    monitor: MonitorHandle,
+    diagnostics: DiagnosticsPublisher,
+    stats: zenoh::query::Queryable<()>,
+}
+
+impl Running {
+    /// Loads the module and starts the node on `session`.
+    pub(super) fn start(launch: &Launch, session: zenoh::Session) -> Result<Self, CliError> {
+        let failure = |e: &dyn std::fmt::Display| CliError::failure(e.to_string());
+        let host = load_host(launch).map_err(|e| failure(&e))?;
+        let sha256 = module_sha256(launch).map_err(|e| failure(&e))?;
+        let sink = MonitorSink::from_launch(launch, &sha256).map_err(|e| failure(&e))?;
+        let monitor = sink.handle();
+        let node =
+            Node::start_with(launch, session, host, Box::new(sink)).map_err(|e| failure(&e))?;
+        let diagnostics =
+            DiagnosticsPublisher::declare(node.session(), launch).map_err(|e| failure(&e))?;
+        let sensor_names = launch.sensors.iter().map(|s| s.name.clone()).collect();
+        let stats =
+            crate::stats::serve(node.session(), &launch.name, sensor_names, monitor.clone())
+                .map_err(|e| failure(&e))?;
+        tracing::info!(
+            node = %launch.name,
+            sensors = launch.sensors.len(),
+            deadline = %format_duration(launch.deadline),
+            output = %launch.outputs.tracked_objects,
+            "running"
+        );
+        Ok(Running {
+            name: launch.name.clone(),
+            node,
+            monitor,
+            diagnostics,
+            stats,
+        })
+    }
+
+    /// The deadline monitor's live view.
+    pub(super) fn monitor(&self) -> &MonitorHandle {
+        &self.monitor
+    }
+
+    /// Once a second: hand the queue-drop totals to the monitor and
+    /// publish the diagnostics (on this thread, never the executor's).
+    pub(super) fn tick(&mut self) {
+        let pipeline = self.node.pipeline();
+        let stats = pipeline.sensor_stats();
+        self.monitor
+            .set_overflow_drops(stats.iter().map(|s| s.counts.dropped_overflow));
+        let now_ns = pipeline.clock().now_ns();
+        if let Err(e) = self
+            .diagnostics
+            .publish(now_ns, &stats, &self.monitor.counters())
+        {
+            tracing::warn!(error = %e, "diagnostics");
+        }
+    }
+
+    /// Stops intake, drains the frames in flight, flushes the logs and
+    /// prints the summary.
+    pub(super) fn stop(mut self) -> Result<(), CliError> {
+        self.tick();
+        let Running {
+            name,
+            node,
+            monitor,
+            diagnostics,
+            stats,
+        } = self;
+        drop(diagnostics);
+        drop(stats);
+        let summary = node.stop().map_err(|e| CliError::failure(e.to_string()))?;
+        eprint!("{}", summary_text(&name, &summary));
+        if let Some(latency) = monitor.summary() {
+            eprint!("{latency}");
+        }
+        let c = monitor.counters();
+        eprintln!(
+            "  misses: {} ({} deadline, {} late, {} degraded), {} dropped inputs, {} dropped sets, {} miss-log lines",
+            c.misses(),
+            c.deadline,
+            c.late,
+            c.degraded,
+            c.dropped_inputs,
+            c.dropped_sets,
+            c.log_lines
+        );
+        Ok(())
     }
 }
 

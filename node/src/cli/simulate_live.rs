@@ -15,12 +15,22 @@ use crate::launch::{Launch, parse_duration};
 use crate::simulate::LiveSim;
 use crate::transport;
 
+/// The simulated LiDAR (`--lidar`), shared with `demo`.
 #[derive(Debug, Clone, Copy, ValueEnum)]
-enum Lidar {
+pub(super) enum Lidar {
     /// 32 beams x 720 columns (23 040 rays).
     Small,
     /// 128 beams x 940 columns (120 320 rays), about a VLS-128.
     Vlp128,
+}
+
+impl Lidar {
+    pub(super) fn model(self) -> LidarModel {
+        match self {
+            Lidar::Small => LidarModel::small(),
+            Lidar::Vlp128 => LidarModel::vlp128_like(),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -48,7 +58,7 @@ pub struct SimulateLiveArgs {
 }
 
 pub fn run(args: SimulateLiveArgs) -> Result<(), CliError> {
-    super::init_logging();
+    super::init_logging("info");
     let launch = Launch::load(&args.launch).map_err(|e| CliError::usage(e.to_string()))?;
     if !(args.rate.is_finite() && args.rate > 0.0) {
         return Err(CliError::usage(format!(
@@ -63,10 +73,7 @@ pub fn run(args: SimulateLiveArgs) -> Result<(), CliError> {
     }
     .map_err(|e| CliError::usage(e.to_string()))?;
     let session = transport::open_config(config).map_err(|e| CliError::failure(e.to_string()))?;
-    let lidar = match args.lidar {
-        Lidar::Small => LidarModel::small(),
-        Lidar::Vlp128 => LidarModel::vlp128_like(),
-    };
+    let lidar = args.lidar.model();
     let mut sim = LiveSim::new(
         &session,
         &launch,

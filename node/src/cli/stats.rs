@@ -27,7 +27,7 @@ pub struct StatsArgs {
 }
 
 pub fn run(args: StatsArgs) -> Result<(), CliError> {
-    super::init_logging();
+    super::init_logging("info");
     let config = if args.connect.is_empty() {
         zenoh::Config::default()
     } else {
