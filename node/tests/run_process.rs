@@ -408,30 +408,23 @@ fn demo_runs_the_node_on_the_simulator_and_leaves_its_logs() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stdout}\n{stderr}");
     // A status line a second, with frames flowing and objects tracked.
-    let frames: Vec<u64> = stdout
-        .lines()
-        .filter_map(|l| {
-            l.split("frames")
-                .nth(1)?
-                .split_whitespace()
-                .next()?
-                .parse()
-                .ok()
-        })
-        .collect();
+    let column = |name: &str| -> Vec<u64> {
+        stdout
+            .lines()
+            .filter_map(|l| {
+                l.split(name)
+                    .nth(1)?
+                    .split_whitespace()
+                    .next()?
+                    .parse()
+                    .ok()
+            })
+            .collect()
+    };
+    let frames = column("frames");
     assert!(frames.len() >= 3, "{stdout}");
     assert!(*frames.last().unwrap() >= 20, "{stdout}");
-    let objects: Vec<u64> = stdout
-        .lines()
-        .filter_map(|l| {
-            l.split("objects")
-                .nth(1)?
-                .split_whitespace()
-                .next()?
-                .parse()
-                .ok()
-        })
-        .collect();
+    let objects = column("objects");
     assert!(objects.iter().any(|&n| n > 0), "{stdout}");
     assert!(stderr.contains(" frames, "), "no summary: {stderr}");
     for log in ["misses.jsonl", "latency.hlog", "summary.txt"] {

@@ -23,7 +23,7 @@ fn payload(len: usize, seed: u8) -> Vec<u8> {
 
 /// Every sample's payload on `key`, kept alive (so shared-memory buffers
 /// stay taken) until the receiver drops them.
-fn subscribe(session: &zenoh::Session, key: &'static str) -> Receiver<ZBytes> {
+fn subscribe(session: &zenoh::Session, key: String) -> Receiver<ZBytes> {
     let (tx, rx) = crossbeam_channel::unbounded();
     session
         .declare_subscriber(key)
@@ -50,6 +50,27 @@ fn matched(session: &zenoh::Session, topic: &str, pool: Arc<ShmPool>) -> SensorP
     publisher
 }
 
+/// A subscriber on `sensors/<name>` in one session and a sensor publisher
+/// with a pool of `pool_bytes` in another, connected over loopback; the
+/// sessions are returned to be kept open.
+fn link(
+    name: &str,
+    pool_bytes: usize,
+) -> (
+    Receiver<ZBytes>,
+    SensorPublisher,
+    (zenoh::Session, zenoh::Session),
+) {
+    let port = free_port();
+    let node = listening_session(port);
+    let sensor = connected_session(port);
+    let key = format!("sensors/{name}");
+    let received = subscribe(&node, key.clone());
+    let pool = Arc::new(ShmPool::new(pool_bytes).unwrap());
+    let publisher = matched(&sensor, &format!("/{key}"), pool);
+    (received, publisher, (node, sensor))
+}
+
 fn receive(rx: &Receiver<ZBytes>) -> ZBytes {
     rx.recv_timeout(Duration::from_secs(10))
         .expect("a message within 10 s")
@@ -57,12 +78,7 @@ fn receive(rx: &Receiver<ZBytes>) -> ZBytes {
 
 #[test]
 fn large_payloads_arrive_in_shared_memory_with_their_bytes() {
-    let port = free_port();
-    let node = listening_session(port);
-    let sensor = connected_session(port);
-    let received = subscribe(&node, "sensors/shm");
-    let pool = Arc::new(ShmPool::new(8 << 20).unwrap());
-    let publisher = matched(&sensor, "/sensors/shm", pool);
+    let (received, publisher, _sessions) = link("shm", 8 << 20);
 
     let cloud = payload(2 << 20, 7);
     publisher.put(&cloud).unwrap();
@@ -86,13 +102,8 @@ fn large_payloads_arrive_in_shared_memory_with_their_bytes() {
 
 #[test]
 fn a_full_pool_falls_back_to_plain_bytes_and_counts_it() {
-    let port = free_port();
-    let node = listening_session(port);
-    let sensor = connected_session(port);
-    let received = subscribe(&node, "sensors/full");
     // Room for one 3 MB payload; the subscriber holds on to what it gets.
-    let pool = Arc::new(ShmPool::new(4 << 20).unwrap());
-    let publisher = matched(&sensor, "/sensors/full", pool);
+    let (received, publisher, _sessions) = link("full", 4 << 20);
     let sent: Vec<Vec<u8>> = (0..3).map(|k| payload(3 << 20, k)).collect();
     let mut held = Vec::new();
     for bytes in &sent {
