@@ -223,7 +223,6 @@ pub struct LidarFrontEnd {
     max_height: f32,
     min_points: u32,
     max_extent: f64,
-    lshape_step: f64,
     position_variance: f64,
     cells_per_side: usize,
     cells: Vec<Cell>,
@@ -258,7 +257,6 @@ impl LidarFrontEnd {
             max_height: p.max_object_height as f32,
             min_points: p.min_cluster_points as u32,
             max_extent: p.max_cluster_extent,
-            lshape_step: p.lshape_step,
             position_variance: p.lidar_position_sigma * p.lidar_position_sigma,
             cells_per_side,
             cells: vec![Cell::default(); cells_per_side * cells_per_side],
@@ -272,7 +270,7 @@ impl LidarFrontEnd {
             cursor: Vec::new(),
             by_cluster: Vec::new(),
             cluster_start: Vec::new(),
-            fit: lshape::LShape::default(),
+            fit: lshape::LShape::new(p.lshape_step),
         }
     }
 
@@ -494,7 +492,7 @@ impl LidarFrontEnd {
                     .push(f64::from(cell.sum_x) / w, f64::from(cell.sum_y) / w);
                 top = top.max1(f64::from(cell.max_h));
             }
-            let Some(rect) = self.fit.fit(self.lshape_step, f64::from(self.cell)) else {
+            let Some(rect) = self.fit.fit(f64::from(self.cell)) else {
                 continue;
             };
             if rect.length > self.max_extent || rect.width > self.max_extent {
