@@ -215,6 +215,88 @@ impl Run {
     }
 }
 
+/// Heights of a block's points above the plane `[a, b, c]` into `h`, and
+/// the lanes in range and between `clearance` and `max_height` above it
+/// (`limits` is `[clearance, max_height, range^2]`) as bits. Every
+/// comparison is false for NaN, so non-finite points are never set.
+#[inline(always)]
+fn heights_above(
+    x: &[f32; BLOCK],
+    y: &[f32; BLOCK],
+    z: &[f32; BLOCK],
+    [a, b, c]: [f32; 3],
+    [clearance, max_height, range2]: [f32; 3],
+    h: &mut [f32; BLOCK],
+) -> u32 {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        // The same lane arithmetic, but the mask comes from `bitmask`
+        // (one `movmskps`): LLVM builds it from the shifted bools with
+        // per-lane constants and an OR reduction in the Wasm build.
+        use core::arch::wasm32::*;
+        let (av, bv, cv) = (f32x4_splat(a), f32x4_splat(b), f32x4_splat(c));
+        let (lo, hi, r2) = (
+            f32x4_splat(clearance),
+            f32x4_splat(max_height),
+            f32x4_splat(range2),
+        );
+        let mut above = 0u32;
+        for g in 0..BLOCK / 4 {
+            let i = 4 * g;
+            let xv = f32x4(x[i], x[i + 1], x[i + 2], x[i + 3]);
+            let yv = f32x4(y[i], y[i + 1], y[i + 2], y[i + 3]);
+            let zv = f32x4(z[i], z[i + 1], z[i + 2], z[i + 3]);
+            let hv = f32x4_sub(
+                zv,
+                f32x4_add(f32x4_add(f32x4_mul(av, xv), f32x4_mul(bv, yv)), cv),
+            );
+            h[i] = f32x4_extract_lane::<0>(hv);
+            h[i + 1] = f32x4_extract_lane::<1>(hv);
+            h[i + 2] = f32x4_extract_lane::<2>(hv);
+            h[i + 3] = f32x4_extract_lane::<3>(hv);
+            let inside = f32x4_lt(f32x4_add(f32x4_mul(xv, xv), f32x4_mul(yv, yv)), r2);
+            let on = v128_and(inside, v128_and(f32x4_ge(hv, lo), f32x4_le(hv, hi)));
+            above |= u32::from(i32x4_bitmask(on) as u8) << i;
+        }
+        above
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        let mut above = 0u32;
+        for i in 0..BLOCK {
+            h[i] = z[i] - (a * x[i] + b * y[i] + c);
+            let inside = x[i] * x[i] + y[i] * y[i] < range2;
+            above |= u32::from(inside & (h[i] >= clearance) & (h[i] <= max_height)) << i;
+        }
+        above
+    }
+}
+
+/// The lanes of `idx` that differ from `value`, as bits.
+#[inline(always)]
+fn lanes_not_equal(idx: &[u32; BLOCK], value: u32) -> u32 {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        use core::arch::wasm32::*;
+        let v = u32x4_splat(value);
+        let mut bits = 0u32;
+        for g in 0..BLOCK / 4 {
+            let i = 4 * g;
+            let lanes = u32x4(idx[i], idx[i + 1], idx[i + 2], idx[i + 3]);
+            bits |= u32::from(i32x4_bitmask(i32x4_ne(lanes, v)) as u8) << i;
+        }
+        bits
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        let mut bits = 0u32;
+        for (i, &cell) in idx.iter().enumerate() {
+            bits |= u32::from(cell != value) << i;
+        }
+        bits
+    }
+}
+
 /// The LiDAR pipeline with its preallocated buffers.
 pub struct LidarFrontEnd {
     range: f32,
@@ -375,12 +457,8 @@ impl LidarFrontEnd {
             // lanes in range and above the ground. Every comparison is
             // false for NaN, so non-finite points are never marked.
             let mut h = [0.0f32; BLOCK];
-            let mut above = 0u32;
-            for i in 0..BLOCK {
-                h[i] = z[i] - (a * x[i] + b * y[i] + c);
-                let inside = x[i] * x[i] + y[i] * y[i] < range2;
-                above |= u32::from(inside & (h[i] >= clearance) & (h[i] <= max_height)) << i;
-            }
+            let mut above =
+                heights_above(x, y, z, [a, b, c], [clearance, max_height, range2], &mut h);
             if above == 0 {
                 continue;
             }
@@ -391,10 +469,7 @@ impl LidarFrontEnd {
             // A column of points up a vertical surface falls in one cell:
             // then the whole block is summed at once, in vector registers.
             let first = idx[above.trailing_zeros() as usize % BLOCK];
-            let mut elsewhere = 0u32;
-            for (i, &cell) in idx.iter().enumerate() {
-                elsewhere |= u32::from(cell != first) << i;
-            }
+            let elsewhere = lanes_not_equal(&idx, first);
             if elsewhere & above == 0 {
                 let block = Run::of_block(first, above, x, y, &h);
                 if first != run.idx {
