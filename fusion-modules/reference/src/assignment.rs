@@ -102,15 +102,7 @@ impl Assignment {
         // Memory runs out long before this; the check keeps u32 indices sound.
         assert!(rows.max(cols) < NONE as usize, "assignment too large");
 
-        let mut lo = f64::INFINITY;
-        let mut hi = f64::NEG_INFINITY;
-        for &c in cost {
-            if c.is_finite() {
-                // Compare-and-select: `f64::min` is a library call in Wasm.
-                lo = lo.min1(c);
-                hi = hi.max1(c);
-            }
-        }
+        let (lo, hi) = finite_range(cost);
         if !lo.is_finite() {
             // Empty, or every pair forbidden.
             return 0;
@@ -137,20 +129,23 @@ impl Assignment {
         // always beats any saving among the others.
         let big = (range + 1.0) * (n as f64 + 1.0);
 
-        self.cost.clear();
-        for i in 0..n {
-            for j in 0..m {
-                let c = if transposed {
-                    cost[j * cols + i]
-                } else {
-                    cost[i * cols + j]
-                };
-                self.cost.push(if c.is_finite() {
-                    c * scale - lo * scale
-                } else {
-                    big
-                });
+        let shift = |c: f64| {
+            if c.is_finite() {
+                c * scale - lo * scale
+            } else {
+                big
             }
+        };
+        // Whole rows through `extend`: one capacity check per row, and
+        // the untransposed copy vectorises.
+        self.cost.clear();
+        if transposed {
+            for i in 0..n {
+                let column = cost[i..].iter().step_by(cols).take(m);
+                self.cost.extend(column.map(|&c| shift(c)));
+            }
+        } else {
+            self.cost.extend(cost.iter().map(|&c| shift(c)));
         }
 
         self.run(n, m);
@@ -271,6 +266,38 @@ fn augmenting_path(
         }
         i = columns[best].row as usize;
     }
+}
+
+/// The lowest and highest finite entries of `cost` (+inf and -inf when
+/// there are none). Eight independent lanes without a branch, folded in a
+/// fixed order: both builds vectorise it, where a loop with a branch per
+/// entry costs the Wasm build an interruption check and a mispredicted
+/// branch per entry (most entries of a gated matrix are forbidden).
+fn finite_range(cost: &[f64]) -> (f64, f64) {
+    const LANES: usize = 8;
+    let (groups, rest) = cost.as_chunks::<LANES>();
+    let mut lo = [f64::INFINITY; LANES];
+    let mut hi = [f64::NEG_INFINITY; LANES];
+    for group in groups {
+        for k in 0..LANES {
+            let c = group[k];
+            let finite = c.is_finite();
+            lo[k] = lo[k].fmin(if finite { c } else { f64::INFINITY });
+            hi[k] = hi[k].fmax(if finite { c } else { f64::NEG_INFINITY });
+        }
+    }
+    for &c in rest {
+        if c.is_finite() {
+            lo[0] = lo[0].fmin(c);
+            hi[0] = hi[0].fmax(c);
+        }
+    }
+    let (mut l, mut h) = (lo[0], hi[0]);
+    for k in 1..LANES {
+        l = l.fmin(lo[k]);
+        h = h.fmax(hi[k]);
+    }
+    (l, h)
 }
 
 /// Sets `v` to `len` copies of `value`, reusing its capacity.
