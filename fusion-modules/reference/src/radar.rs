@@ -134,14 +134,16 @@ impl RadarFrontEnd {
             // margin covers rounding. Most returns fail this cheap test.
             let near = crate::geometry::sqrt(half_l * half_l + half_w * half_w) + self.gate + 0.5;
             let reach = half_l.max1(half_w) + self.gate;
-            let mut best: Option<(f64, usize)> = None;
-            for (i, r) in self.returns.iter_mut().enumerate() {
+            // Not farther than `near` (NaN distances are visited, as before).
+            let is_near = |r: &Return| {
                 let (dx, dy) = (r.x - det.x, r.y - det.y);
                 let d2 = dx * dx + dy * dy;
-                if d2 > near * near {
-                    continue;
-                }
-                if d2 <= reach * reach {
+                d2 <= near * near || d2.is_nan()
+            };
+            let mut best: Option<(f64, usize)> = None;
+            let mut visit = |i: usize, r: &mut Return| {
+                let (dx, dy) = (r.x - det.x, r.y - det.y);
+                if dx * dx + dy * dy <= reach * reach {
                     r.used = true;
                 }
                 let (along, across) = (dx * cos + dy * sin, -dx * sin + dy * cos);
@@ -150,6 +152,29 @@ impl RadarFrontEnd {
                 let d = crate::geometry::sqrt(outside_l * outside_l + outside_w * outside_w);
                 if d <= self.gate && best.is_none_or(|(bd, _)| d < bd) {
                     best = Some((d, i));
+                }
+            };
+            // Eight returns per iteration: the cheap test for all eight
+            // without a branch, then only the near ones, in index order.
+            // The Wasm build checks for interruption once per eight
+            // returns instead of keeping the box's values on the stack
+            // across a check per return.
+            let (groups, rest) = self.returns.as_chunks_mut::<8>();
+            for (g, group) in groups.iter_mut().enumerate() {
+                let mut near_lanes = 0u32;
+                for (k, r) in group.iter().enumerate() {
+                    near_lanes |= u32::from(is_near(r)) << k;
+                }
+                while near_lanes != 0 {
+                    let k = near_lanes.trailing_zeros() as usize % 8;
+                    near_lanes &= near_lanes - 1;
+                    visit(8 * g + k, &mut group[k]);
+                }
+            }
+            let first_rest = groups.len() * 8;
+            for (k, r) in rest.iter_mut().enumerate() {
+                if is_near(r) {
+                    visit(first_rest + k, r);
                 }
             }
             if let Some((_, i)) = best {
