@@ -413,26 +413,37 @@ impl LidarFrontEnd {
                 a[i] = r0[0] * xs[i] + r0[1] * ys[i] + r0[2] * zs[i] + r0[3];
                 b[i] = r1[0] * xs[i] + r1[1] * ys[i] + r1[2] * zs[i] + r1[3];
                 c[i] = r2[0] * xs[i] + r2[1] * ys[i] + r2[2] * zs[i] + r2[3];
-                if i >= n {
-                    c[i] = f32::NAN;
-                }
             }
-            // Cell minima need a fraction of a dense scan. The sampled
-            // lanes shift from block to block, and once more every 8
-            // blocks: a scan column is often a whole number of blocks, and
-            // fixed lanes would sample the same beams in every column.
-            let shift = (blocks + blocks / 8) % GROUND_SAMPLE_STRIDE;
-            blocks += 1;
-            for k in 0..BLOCK / GROUND_SAMPLE_STRIDE {
-                let l = (shift + k * GROUND_SAMPLE_STRIDE) % BLOCK;
-                // False for NaN: non-finite points are left out.
-                let keep = (a[l] * a[l] + b[l] * b[l] < range2) & c[l].is_finite();
-                let z = if keep { c[l] } else { f32::INFINITY };
-                ground.observe(a[l], b[l], z);
+            // Only the last block is partial: a branch taken once costs
+            // less than a lane select in every block.
+            if n < BLOCK {
+                c[n..].fill(f32::NAN);
             }
             self.points.x.push(a);
             self.points.y.push(b);
             self.points.z.push(c);
+            // Cell minima need a fraction of a dense scan. The sampled
+            // lanes shift from block to block, and once more every 8
+            // blocks: a scan column is often a whole number of blocks, and
+            // fixed lanes would sample the same beams in every column.
+            // They are read back from the arena: indexing the block
+            // arrays with a variable lane would keep them in memory (on
+            // the Wasm stack) instead of in vector registers.
+            let shift = (blocks + blocks / 8) % GROUND_SAMPLE_STRIDE;
+            blocks += 1;
+            if let (Some(a), Some(b), Some(c)) = (
+                self.points.x.last(),
+                self.points.y.last(),
+                self.points.z.last(),
+            ) {
+                for k in 0..BLOCK / GROUND_SAMPLE_STRIDE {
+                    let l = (shift + k * GROUND_SAMPLE_STRIDE) % BLOCK;
+                    // False for NaN: non-finite points are left out.
+                    let keep = (a[l] * a[l] + b[l] * b[l] < range2) & c[l].is_finite();
+                    let z = if keep { c[l] } else { f32::INFINITY };
+                    ground.observe(a[l], b[l], z);
+                }
+            }
             if n < BLOCK {
                 break;
             }
