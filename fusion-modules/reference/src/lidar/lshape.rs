@@ -2,6 +2,7 @@
 //! "Efficient L-Shape Fitting for Vehicle Detection Using Laser Scanners",
 //! with the closeness criterion, which favours the edges a sensor sees.
 
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 use crate::geometry::MinMax;
 use alloc::vec::Vec;
 use core::f64::consts::FRAC_PI_2;
@@ -83,6 +84,7 @@ impl LShape {
     /// Four points per iteration, folded in point order (the same result
     /// as one at a time): the Wasm build then checks for interruption and
     /// moves its accumulators through memory once per four points.
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     fn extents(&self, cos: f64, sin: f64) -> (f64, f64, f64, f64) {
         let mut e = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
         let add = |x: f64, y: f64, e: &mut (f64, f64, f64, f64)| {
@@ -102,8 +104,61 @@ impl LShape {
         e
     }
 
+    /// `extents` with both projections of a point in one vector, [c1, c2]:
+    /// the same lane arithmetic and fold order, without the splats the
+    /// scalar `min1`/`max1` need in Wasm.
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    fn extents(&self, cos: f64, sin: f64) -> (f64, f64, f64, f64) {
+        use core::arch::wasm32::*;
+        let (lo, hi) = self.extent_vectors(cos, sin);
+        (
+            f64x2_extract_lane::<0>(lo),
+            f64x2_extract_lane::<0>(hi),
+            f64x2_extract_lane::<1>(lo),
+            f64x2_extract_lane::<1>(hi),
+        )
+    }
+
+    /// ([min1, min2], [max1, max2]) of the projections [c1, c2].
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[inline(always)]
+    fn extent_vectors(
+        &self,
+        cos: f64,
+        sin: f64,
+    ) -> (core::arch::wasm32::v128, core::arch::wasm32::v128) {
+        use core::arch::wasm32::*;
+        // c1 = x cos + y sin, c2 = x (-sin) + y cos; x (-sin) is -x sin
+        // exactly.
+        let (along_x, along_y) = (f64x2(cos, -sin), f64x2(sin, cos));
+        let project = |x: f64, y: f64| {
+            f64x2_add(
+                f64x2_mul(f64x2_splat(x), along_x),
+                f64x2_mul(f64x2_splat(y), along_y),
+            )
+        };
+        let (mut lo, mut hi) = (f64x2_splat(f64::MAX), f64x2_splat(f64::MIN));
+        // pmin(c, lo) is `lo < c ? lo : c`, the scalar `lo.min1(c)`.
+        let mut add = |c: v128| {
+            lo = f64x2_pmin(c, lo);
+            hi = f64x2_pmax(c, hi);
+        };
+        let (xs, x_rest) = self.xs.as_chunks::<4>();
+        let (ys, y_rest) = self.ys.as_chunks::<4>();
+        for (x, y) in xs.iter().zip(ys) {
+            for i in 0..4 {
+                add(project(x[i], y[i]));
+            }
+        }
+        for (&x, &y) in x_rest.iter().zip(y_rest) {
+            add(project(x, y));
+        }
+        (lo, hi)
+    }
+
     /// The closeness score of direction (cos, sin); four points per
     /// iteration, summed in point order, as in `extents`.
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     fn closeness(&self, cos: f64, sin: f64) -> f64 {
         let (min1, max1, min2, max2) = self.extents(cos, sin);
         let term = |x: f64, y: f64| {
@@ -111,6 +166,44 @@ impl LShape {
             let d1 = (max1 - c1).min1(c1 - min1);
             let d2 = (max2 - c2).min1(c2 - min2);
             1.0 / d1.min1(d2).max1(MIN_CLOSENESS_M)
+        };
+        let mut score = 0.0;
+        let (xs, x_rest) = self.xs.as_chunks::<4>();
+        let (ys, y_rest) = self.ys.as_chunks::<4>();
+        for (x, y) in xs.iter().zip(ys) {
+            let t = [
+                term(x[0], y[0]),
+                term(x[1], y[1]),
+                term(x[2], y[2]),
+                term(x[3], y[3]),
+            ];
+            score = score + t[0] + t[1] + t[2] + t[3];
+        }
+        for (&x, &y) in x_rest.iter().zip(y_rest) {
+            score += term(x, y);
+        }
+        score
+    }
+
+    /// `closeness` with [c1, c2] and [d1, d2] as vectors: the same lane
+    /// arithmetic and summation order.
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    fn closeness(&self, cos: f64, sin: f64) -> f64 {
+        use core::arch::wasm32::*;
+        let (lo, hi) = self.extent_vectors(cos, sin);
+        let (along_x, along_y) = (f64x2(cos, -sin), f64x2(sin, cos));
+        let floor = f64x2_splat(MIN_CLOSENESS_M);
+        let term = |x: f64, y: f64| {
+            let c = f64x2_add(
+                f64x2_mul(f64x2_splat(x), along_x),
+                f64x2_mul(f64x2_splat(y), along_y),
+            );
+            // d = (hi - c).min1(c - lo), lane by lane.
+            let d = f64x2_pmin(f64x2_sub(c, lo), f64x2_sub(hi, c));
+            // d1.min1(d2) in lane 0, then .max1(MIN_CLOSENESS_M).
+            let m = f64x2_pmin(i64x2_shuffle::<1, 0>(d, d), d);
+            let q = f64x2_pmax(floor, m);
+            1.0 / f64x2_extract_lane::<0>(q)
         };
         let mut score = 0.0;
         let (xs, x_rest) = self.xs.as_chunks::<4>();
