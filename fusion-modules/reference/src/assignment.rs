@@ -238,9 +238,9 @@ fn augmenting_path(
         let mut best = usize::MAX;
         // Whether column `best` is assigned.
         let mut best_taken = true;
-        for (j, (col, &c)) in columns.iter_mut().zip(row).enumerate() {
+        let mut visit = |j: usize, col: &mut Column, c: f64| {
             if col.scanned {
-                continue;
+                return;
             }
             let r = min_val + c - u_i - col.v;
             if r < col.shortest {
@@ -256,6 +256,20 @@ fn augmenting_path(
                 best = j;
                 best_taken = taken;
             }
+        };
+        // Four columns per iteration, in order: the Wasm build checks for
+        // interruption, and moves the search's values through the stack,
+        // once per four columns.
+        let (col_groups, col_rest) = columns.as_chunks_mut::<4>();
+        let (row_groups, row_rest) = row.as_chunks::<4>();
+        for (g, (cols, cs)) in col_groups.iter_mut().zip(row_groups).enumerate() {
+            for k in 0..4 {
+                visit(4 * g + k, &mut cols[k], cs[k]);
+            }
+        }
+        let first_rest = 4 * col_groups.len();
+        for (k, (col, &c)) in col_rest.iter_mut().zip(row_rest).enumerate() {
+            visit(first_rest + k, col, c);
         }
         // All costs are finite and n <= m, so a column is always found.
         debug_assert!(best != usize::MAX);
