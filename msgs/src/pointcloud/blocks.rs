@@ -73,7 +73,7 @@ fn gather_block<T: Scalar, const N: usize, const B: usize, const STEP: usize>(
     };
     *run = &run[B * STEP..];
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    if STEP == 16 && B % 4 == 0 {
+    if STEP == 16 && B.is_multiple_of(4) {
         transpose_16::<T, N, B, STEP>(points, block);
         return true;
     }
