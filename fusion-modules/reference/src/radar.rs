@@ -94,12 +94,9 @@ impl RadarFrontEnd {
             {
                 continue;
             }
-            let ce = libm::cos(el);
-            let local = Vector3::new(
-                range * ce * libm::cos(az),
-                range * ce * libm::sin(az),
-                range * libm::sin(el),
-            );
+            let (se, ce) = crate::geometry::sin_cos(el);
+            let (sa, ca) = crate::geometry::sin_cos(az);
+            let local = Vector3::new(range * ce * ca, range * ce * sa, range * se);
             let p = e.apply(local);
             let (dx, dy) = (p.x - e.translation.x, p.y - e.translation.y);
             let norm = crate::geometry::sqrt(dx * dx + dy * dy);
@@ -127,7 +124,7 @@ impl RadarFrontEnd {
     /// used.
     pub fn attach(&mut self, detections: &mut [Detection]) {
         for det in detections.iter_mut() {
-            let (cos, sin) = (libm::cos(det.yaw), libm::sin(det.yaw));
+            let (sin, cos) = crate::geometry::sin_cos(det.yaw);
             let (half_l, half_w) = (det.length / 2.0, det.width / 2.0);
             // Every return near the box (gated distance to its outline) is
             // within half a diagonal plus the gate of its centre; the

@@ -45,7 +45,8 @@ pub(super) struct LShape {
 
 /// An angle with its cosine and sine.
 fn direction(theta: f64) -> (f64, f64, f64) {
-    (theta, libm::cos(theta), libm::sin(theta))
+    let (sin, cos) = crate::geometry::sin_cos(theta);
+    (theta, cos, sin)
 }
 
 impl LShape {

@@ -440,8 +440,7 @@ impl Track {
         let o = &mut pose.pose.orientation;
         o.x = 0.0;
         o.y = 0.0;
-        o.z = libm::sin(self.yaw * 0.5);
-        o.w = libm::cos(self.yaw * 0.5);
+        (o.z, o.w) = crate::geometry::sin_cos(self.yaw * 0.5);
         let c = &mut pose.covariance;
         c.fill(0.0);
         c[0] = p[(0, 0)];
@@ -454,7 +453,7 @@ impl Track {
         c[35] = self.yaw_variance;
 
         // Autoware: twist in the object frame (x along the heading).
-        let (sin, cos) = (libm::sin(self.yaw), libm::cos(self.yaw));
+        let (sin, cos) = crate::geometry::sin_cos(self.yaw);
         let (vx, vy) = (self.vx(), self.vy());
         let (pxx, pxy, pyy) = (p[(2, 2)], p[(2, 3)], p[(3, 3)]);
         let twist = &mut k.twist_with_covariance;
