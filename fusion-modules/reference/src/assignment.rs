@@ -7,9 +7,36 @@
 //! entries get a finite cost larger than any sum of allowed costs, and pairs
 //! through them are dropped from the answer.
 
+use crate::geometry::MinMax;
 use alloc::vec::Vec;
 
 const NONE: u32 = u32::MAX;
+
+/// Per-column state of the search, kept together so that the inner loop
+/// of the search walks one array instead of five: the Wasm build then
+/// keeps one base address in a register instead of reloading several from
+/// the stack on every column.
+#[derive(Debug, Clone, Copy)]
+struct Column {
+    /// Column potential.
+    v: f64,
+    /// Shortest reduced path cost to the column in the current search.
+    shortest: f64,
+    /// Row from which the column was reached.
+    path: u32,
+    /// Row assigned to the column, or `NONE`.
+    row: u32,
+    /// Scanned in the current search.
+    scanned: bool,
+}
+
+const FRESH_COLUMN: Column = Column {
+    v: 0.0,
+    shortest: f64::INFINITY,
+    path: NONE,
+    row: NONE,
+    scanned: false,
+};
 
 /// An assignment solver with grow-only scratch buffers: once they have
 /// grown to the largest problem seen, [`Assignment::solve`] does not
@@ -20,17 +47,10 @@ pub struct Assignment {
     cost: Vec<f64>,
     /// Row potentials.
     u: Vec<f64>,
-    /// Column potentials.
-    v: Vec<f64>,
-    /// Shortest reduced path cost to each column in the current search.
-    shortest: Vec<f64>,
-    /// Row from which each column was reached.
-    path: Vec<u32>,
     col4row: Vec<u32>,
-    row4col: Vec<u32>,
-    /// Rows and columns scanned in the current search.
+    /// Rows scanned in the current search.
     scanned_row: Vec<bool>,
-    scanned_col: Vec<bool>,
+    columns: Vec<Column>,
 }
 
 impl Assignment {
@@ -46,13 +66,9 @@ impl Assignment {
         Assignment {
             cost: Vec::with_capacity(rows.saturating_mul(cols)),
             u: Vec::with_capacity(n),
-            v: Vec::with_capacity(m),
-            shortest: Vec::with_capacity(m),
-            path: Vec::with_capacity(m),
             col4row: Vec::with_capacity(n),
-            row4col: Vec::with_capacity(m),
             scanned_row: Vec::with_capacity(n),
-            scanned_col: Vec::with_capacity(m),
+            columns: Vec::with_capacity(m),
         }
     }
 
@@ -86,14 +102,7 @@ impl Assignment {
         // Memory runs out long before this; the check keeps u32 indices sound.
         assert!(rows.max(cols) < NONE as usize, "assignment too large");
 
-        let mut lo = f64::INFINITY;
-        let mut hi = f64::NEG_INFINITY;
-        for &c in cost {
-            if c.is_finite() {
-                lo = lo.min(c);
-                hi = hi.max(c);
-            }
-        }
+        let (lo, hi) = finite_range(cost);
         if !lo.is_finite() {
             // Empty, or every pair forbidden.
             return 0;
@@ -120,20 +129,23 @@ impl Assignment {
         // always beats any saving among the others.
         let big = (range + 1.0) * (n as f64 + 1.0);
 
-        self.cost.clear();
-        for i in 0..n {
-            for j in 0..m {
-                let c = if transposed {
-                    cost[j * cols + i]
-                } else {
-                    cost[i * cols + j]
-                };
-                self.cost.push(if c.is_finite() {
-                    c * scale - lo * scale
-                } else {
-                    big
-                });
+        let shift = |c: f64| {
+            if c.is_finite() {
+                c * scale - lo * scale
+            } else {
+                big
             }
+        };
+        // Whole rows through `extend`: one capacity check per row, and
+        // the untransposed copy vectorises.
+        self.cost.clear();
+        if transposed {
+            for i in 0..n {
+                let column = cost[i..].iter().step_by(cols).take(m);
+                self.cost.extend(column.map(|&c| shift(c)));
+            }
+        } else {
+            self.cost.extend(cost.iter().map(|&c| shift(c)));
         }
 
         self.run(n, m);
@@ -155,37 +167,40 @@ impl Assignment {
     /// Shortest augmenting path on `self.cost` (n x m, n <= m, all finite).
     fn run(&mut self, n: usize, m: usize) {
         reset(&mut self.u, n, 0.0);
-        reset(&mut self.v, m, 0.0);
-        reset(&mut self.shortest, m, f64::INFINITY);
-        reset(&mut self.path, m, NONE);
         reset(&mut self.col4row, n, NONE);
-        reset(&mut self.row4col, m, NONE);
         reset(&mut self.scanned_row, n, false);
-        reset(&mut self.scanned_col, m, false);
+        reset(&mut self.columns, m, FRESH_COLUMN);
+        let (cost, u, col4row, scanned_row, columns) = (
+            &self.cost[..n * m],
+            &mut self.u[..n],
+            &mut self.col4row[..n],
+            &mut self.scanned_row[..n],
+            &mut self.columns[..m],
+        );
 
         for cur_row in 0..n {
-            let (sink, min_val) = self.augmenting_path(cur_row, n, m);
+            let (sink, min_val) = augmenting_path(cost, u, scanned_row, columns, cur_row);
 
             // Update the dual variables.
-            self.u[cur_row] += min_val;
+            u[cur_row] += min_val;
             for i in 0..n {
-                if self.scanned_row[i] && i != cur_row {
-                    let j = self.col4row[i] as usize;
-                    self.u[i] += min_val - self.shortest[j];
+                if scanned_row[i] && i != cur_row {
+                    let j = col4row[i] as usize;
+                    u[i] += min_val - columns[j].shortest;
                 }
             }
-            for j in 0..m {
-                if self.scanned_col[j] {
-                    self.v[j] -= min_val - self.shortest[j];
+            for col in columns.iter_mut() {
+                if col.scanned {
+                    col.v -= min_val - col.shortest;
                 }
             }
 
             // Augment along the path back to the current row.
             let mut j = sink;
             loop {
-                let i = self.path[j];
-                self.row4col[j] = i;
-                let prev = core::mem::replace(&mut self.col4row[i as usize], j as u32);
+                let i = columns[j].path;
+                columns[j].row = i;
+                let prev = core::mem::replace(&mut col4row[i as usize], j as u32);
                 if i as usize == cur_row {
                     break;
                 }
@@ -193,51 +208,110 @@ impl Assignment {
             }
         }
     }
+}
 
-    /// Dijkstra over reduced costs from `cur_row` to the nearest free
-    /// column. Returns the sink column and the path length.
-    fn augmenting_path(&mut self, cur_row: usize, n: usize, m: usize) -> (usize, f64) {
-        self.scanned_row[..n].fill(false);
-        self.scanned_col[..m].fill(false);
-        self.shortest[..m].fill(f64::INFINITY);
+/// Dijkstra over reduced costs from `cur_row` to the nearest free column
+/// (`cost` is n x `columns.len()`). Returns the sink column and the path
+/// length. A function of slices: the compiler knows they do not overlap
+/// and keeps their addresses and lengths in registers.
+fn augmenting_path(
+    cost: &[f64],
+    u: &[f64],
+    scanned_row: &mut [bool],
+    columns: &mut [Column],
+    cur_row: usize,
+) -> (usize, f64) {
+    let m = columns.len();
+    scanned_row.fill(false);
+    for col in columns.iter_mut() {
+        col.scanned = false;
+        col.shortest = f64::INFINITY;
+    }
 
-        let mut min_val = 0.0;
-        let mut i = cur_row;
-        loop {
-            self.scanned_row[i] = true;
-            let row = &self.cost[i * m..(i + 1) * m];
-            let mut lowest = f64::INFINITY;
-            let mut best = usize::MAX;
-            for (j, &c) in row.iter().enumerate() {
-                if self.scanned_col[j] {
-                    continue;
-                }
-                let r = min_val + c - self.u[i] - self.v[j];
-                if r < self.shortest[j] {
-                    self.path[j] = i as u32;
-                    self.shortest[j] = r;
-                }
-                let s = self.shortest[j];
-                // Lowest index wins ties, except that a free column ends
-                // the search sooner.
-                if best == usize::MAX
-                    || s < lowest
-                    || (s == lowest && self.row4col[j] == NONE && self.row4col[best] != NONE)
-                {
-                    lowest = s;
-                    best = j;
-                }
+    let mut min_val = 0.0;
+    let mut i = cur_row;
+    loop {
+        scanned_row[i] = true;
+        let row = &cost[i * m..(i + 1) * m];
+        let u_i = u[i];
+        let mut lowest = f64::INFINITY;
+        let mut best = usize::MAX;
+        // Whether column `best` is assigned.
+        let mut best_taken = true;
+        let mut visit = |j: usize, col: &mut Column, c: f64| {
+            if col.scanned {
+                return;
             }
-            // All costs are finite and n <= m, so a column is always found.
-            debug_assert!(best != usize::MAX);
-            min_val = lowest;
-            self.scanned_col[best] = true;
-            if self.row4col[best] == NONE {
-                return (best, min_val);
+            let r = min_val + c - u_i - col.v;
+            if r < col.shortest {
+                col.path = i as u32;
+                col.shortest = r;
             }
-            i = self.row4col[best] as usize;
+            let s = col.shortest;
+            let taken = col.row != NONE;
+            // Lowest index wins ties, except that a free column ends the
+            // search sooner.
+            if best == usize::MAX || s < lowest || (s == lowest && !taken && best_taken) {
+                lowest = s;
+                best = j;
+                best_taken = taken;
+            }
+        };
+        // Four columns per iteration, in order: the Wasm build checks for
+        // interruption, and moves the search's values through the stack,
+        // once per four columns.
+        let (col_groups, col_rest) = columns.as_chunks_mut::<4>();
+        let (row_groups, row_rest) = row.as_chunks::<4>();
+        for (g, (cols, cs)) in col_groups.iter_mut().zip(row_groups).enumerate() {
+            for k in 0..4 {
+                visit(4 * g + k, &mut cols[k], cs[k]);
+            }
+        }
+        let first_rest = 4 * col_groups.len();
+        for (k, (col, &c)) in col_rest.iter_mut().zip(row_rest).enumerate() {
+            visit(first_rest + k, col, c);
+        }
+        // All costs are finite and n <= m, so a column is always found.
+        debug_assert!(best != usize::MAX);
+        min_val = lowest;
+        columns[best].scanned = true;
+        if !best_taken {
+            return (best, min_val);
+        }
+        i = columns[best].row as usize;
+    }
+}
+
+/// The lowest and highest finite entries of `cost` (+inf and -inf when
+/// there are none). Eight independent lanes without a branch, folded in a
+/// fixed order: both builds vectorise it, where a loop with a branch per
+/// entry costs the Wasm build an interruption check and a mispredicted
+/// branch per entry (most entries of a gated matrix are forbidden).
+fn finite_range(cost: &[f64]) -> (f64, f64) {
+    const LANES: usize = 8;
+    let (groups, rest) = cost.as_chunks::<LANES>();
+    let mut lo = [f64::INFINITY; LANES];
+    let mut hi = [f64::NEG_INFINITY; LANES];
+    for group in groups {
+        for k in 0..LANES {
+            let c = group[k];
+            let finite = c.is_finite();
+            lo[k] = lo[k].fmin(if finite { c } else { f64::INFINITY });
+            hi[k] = hi[k].fmax(if finite { c } else { f64::NEG_INFINITY });
         }
     }
+    for &c in rest {
+        if c.is_finite() {
+            lo[0] = lo[0].fmin(c);
+            hi[0] = hi[0].fmax(c);
+        }
+    }
+    let (mut l, mut h) = (lo[0], hi[0]);
+    for k in 1..LANES {
+        l = l.fmin(lo[k]);
+        h = h.fmax(hi[k]);
+    }
+    (l, h)
 }
 
 /// Sets `v` to `len` copies of `value`, reusing its capacity.
@@ -407,14 +481,22 @@ mod tests {
         let cost: Vec<f64> = (0..36).map(|_| rng.unit()).collect();
         let mut out: [Option<u16>; 6] = [None; 6];
         solver.solve(6, 6, &cost, &mut out);
-        let before = (solver.cost.as_ptr(), solver.u.as_ptr(), solver.v.as_ptr());
+        let before = (
+            solver.cost.as_ptr(),
+            solver.u.as_ptr(),
+            solver.columns.as_ptr(),
+        );
         for _ in 0..10 {
             solver.solve(6, 6, &cost, &mut out);
             solver.solve(3, 5, &cost, &mut out);
         }
         assert_eq!(
             before,
-            (solver.cost.as_ptr(), solver.u.as_ptr(), solver.v.as_ptr())
+            (
+                solver.cost.as_ptr(),
+                solver.u.as_ptr(),
+                solver.columns.as_ptr()
+            )
         );
     }
 }

@@ -161,7 +161,7 @@ fn rect_of(det: &Detection2DView<'_>) -> Rect {
 /// The image rectangle around a box's projected corners, clipped to the
 /// image; `None` when no corner is in front or the box is off-image.
 fn project_box(camera: &Camera, d: &Detection, image: &Rect) -> Option<Rect> {
-    let (cos, sin) = (libm::cos(d.yaw), libm::sin(d.yaw));
+    let (sin, cos) = crate::geometry::sin_cos(d.yaw);
     let corners = CORNERS.map(|(sl, sw, sh)| {
         let (l, w) = (sl * d.length / 2.0, sw * d.width / 2.0);
         let corner = Vector3::new(

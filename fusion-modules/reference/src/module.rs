@@ -241,7 +241,7 @@ fn complete_shape(d: &mut Detection, sensor: (f64, f64)) {
         core::mem::swap(&mut d.length, &mut d.width);
         d.yaw = crate::lidar::axis_angle(d.yaw + core::f64::consts::FRAC_PI_2);
     }
-    let (cos, sin) = (libm::cos(d.yaw), libm::sin(d.yaw));
+    let (sin, cos) = crate::geometry::sin_cos(d.yaw);
     let (dx, dy) = (d.x - sensor.0, d.y - sensor.1);
     let along = if dx * cos + dy * sin >= 0.0 {
         1.0

@@ -35,11 +35,25 @@ pub struct RadarFrontEnd {
     azimuth_variance: f64,
     radar_only_range: f64,
     returns: Vec<Return>,
-    members: Vec<usize>,
-    /// Return indices sorted by x, and their x, for neighbour searches.
-    order: Vec<u32>,
-    sorted_x: Vec<f64>,
+    /// Members of the cluster being grown (return indices); room for
+    /// every return, so growing a cluster never reallocates.
+    members: Vec<u32>,
+    /// The returns sorted by x, for neighbour searches.
+    sorted: Vec<Near>,
+    /// Position of each return in `sorted`.
+    position: Vec<u32>,
     by_x: Vec<(f64, u32)>,
+}
+
+/// A return in the x-sorted order of the radar-only clustering: what the
+/// neighbour search reads, in one array, so the search loop walks a single
+/// base address.
+#[derive(Debug, Clone, Copy)]
+struct Near {
+    x: f64,
+    y: f64,
+    index: u32,
+    used: bool,
 }
 
 impl RadarFrontEnd {
@@ -54,9 +68,9 @@ impl RadarFrontEnd {
             azimuth_variance: p.radar_azimuth_sigma * p.radar_azimuth_sigma,
             radar_only_range: p.radar_only_range,
             returns: Vec::with_capacity(2048),
-            members: Vec::with_capacity(64),
-            order: Vec::with_capacity(2048),
-            sorted_x: Vec::with_capacity(2048),
+            members: Vec::with_capacity(2048),
+            sorted: Vec::with_capacity(2048),
+            position: Vec::with_capacity(2048),
             by_x: Vec::with_capacity(2048),
         }
     }
@@ -80,12 +94,9 @@ impl RadarFrontEnd {
             {
                 continue;
             }
-            let ce = libm::cos(el);
-            let local = Vector3::new(
-                range * ce * libm::cos(az),
-                range * ce * libm::sin(az),
-                range * libm::sin(el),
-            );
+            let (se, ce) = crate::geometry::sin_cos(el);
+            let (sa, ca) = crate::geometry::sin_cos(az);
+            let local = Vector3::new(range * ce * ca, range * ce * sa, range * se);
             let p = e.apply(local);
             let (dx, dy) = (p.x - e.translation.x, p.y - e.translation.y);
             let norm = crate::geometry::sqrt(dx * dx + dy * dy);
@@ -113,21 +124,23 @@ impl RadarFrontEnd {
     /// used.
     pub fn attach(&mut self, detections: &mut [Detection]) {
         for det in detections.iter_mut() {
-            let (cos, sin) = (libm::cos(det.yaw), libm::sin(det.yaw));
+            let (sin, cos) = crate::geometry::sin_cos(det.yaw);
             let (half_l, half_w) = (det.length / 2.0, det.width / 2.0);
             // Every return near the box (gated distance to its outline) is
             // within half a diagonal plus the gate of its centre; the
             // margin covers rounding. Most returns fail this cheap test.
             let near = crate::geometry::sqrt(half_l * half_l + half_w * half_w) + self.gate + 0.5;
             let reach = half_l.max1(half_w) + self.gate;
-            let mut best: Option<(f64, usize)> = None;
-            for (i, r) in self.returns.iter_mut().enumerate() {
+            // Not farther than `near` (NaN distances are visited, as before).
+            let is_near = |r: &Return| {
                 let (dx, dy) = (r.x - det.x, r.y - det.y);
                 let d2 = dx * dx + dy * dy;
-                if d2 > near * near {
-                    continue;
-                }
-                if d2 <= reach * reach {
+                d2 <= near * near || d2.is_nan()
+            };
+            let mut best: Option<(f64, usize)> = None;
+            let mut visit = |i: usize, r: &mut Return| {
+                let (dx, dy) = (r.x - det.x, r.y - det.y);
+                if dx * dx + dy * dy <= reach * reach {
                     r.used = true;
                 }
                 let (along, across) = (dx * cos + dy * sin, -dx * sin + dy * cos);
@@ -136,6 +149,29 @@ impl RadarFrontEnd {
                 let d = crate::geometry::sqrt(outside_l * outside_l + outside_w * outside_w);
                 if d <= self.gate && best.is_none_or(|(bd, _)| d < bd) {
                     best = Some((d, i));
+                }
+            };
+            // Eight returns per iteration: the cheap test for all eight
+            // without a branch, then only the near ones, in index order.
+            // The Wasm build checks for interruption once per eight
+            // returns instead of keeping the box's values on the stack
+            // across a check per return.
+            let (groups, rest) = self.returns.as_chunks_mut::<8>();
+            for (g, group) in groups.iter_mut().enumerate() {
+                let mut near_lanes = 0u32;
+                for (k, r) in group.iter().enumerate() {
+                    near_lanes |= u32::from(is_near(r)) << k;
+                }
+                while near_lanes != 0 {
+                    let k = near_lanes.trailing_zeros() as usize % 8;
+                    near_lanes &= near_lanes - 1;
+                    visit(8 * g + k, &mut group[k]);
+                }
+            }
+            let first_rest = groups.len() * 8;
+            for (k, r) in rest.iter_mut().enumerate() {
+                if is_near(r) {
+                    visit(first_rest + k, r);
                 }
             }
             if let Some((_, i)) = best {
@@ -162,46 +198,61 @@ impl RadarFrontEnd {
         );
         self.by_x
             .sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        self.order.clear();
-        self.order.extend(self.by_x.iter().map(|&(_, i)| i));
-        self.sorted_x.clear();
-        self.sorted_x.extend(self.by_x.iter().map(|&(x, _)| x));
-        for seed in 0..self.returns.len() {
-            let s = self.returns[seed];
-            if s.used || s.x * s.x + s.y * s.y < beyond {
+        let returns = &self.returns;
+        self.sorted.clear();
+        self.sorted.extend(self.by_x.iter().map(|&(x, i)| Near {
+            x,
+            y: returns[i as usize].y,
+            index: i,
+            used: returns[i as usize].used,
+        }));
+        self.position.clear();
+        self.position.resize(returns.len(), 0);
+        for (pos, near) in self.sorted.iter().enumerate() {
+            self.position[near.index as usize] = pos as u32;
+        }
+        self.members.clear();
+        self.members.resize(returns.len(), 0);
+        let (sorted, members) = (&mut self.sorted[..], &mut self.members[..]);
+        let d = self.cluster_distance;
+        for (seed, s) in returns.iter().enumerate() {
+            let seed_pos = self.position[seed] as usize;
+            if sorted[seed_pos].used || s.x * s.x + s.y * s.y < beyond {
                 continue;
             }
-            self.members.clear();
-            self.members.push(seed);
-            self.returns[seed].used = true;
-            let d = self.cluster_distance;
+            members[0] = seed as u32;
+            let mut count = 1;
+            sorted[seed_pos].used = true;
             let mut k = 0;
-            while k < self.members.len() {
-                let m = self.returns[self.members[k]];
+            while k < count {
+                let m = &returns[members[k] as usize];
                 // Only returns within d in x can be within d: a window of
                 // the x-sorted order, not all returns.
-                let first = self.sorted_x.partition_point(|&x| x < m.x - d);
-                for pos in first..self.order.len() {
-                    if self.sorted_x[pos] > m.x + d {
+                let first = sorted.partition_point(|r| r.x < m.x - d);
+                for r in &mut sorted[first..] {
+                    if r.x > m.x + d {
                         break;
                     }
-                    let j = self.order[pos] as usize;
-                    let r = &mut self.returns[j];
                     let (dx, dy) = (r.x - m.x, r.y - m.y);
                     if !r.used && dx * dx + dy * dy <= d * d {
                         r.used = true;
-                        self.members.push(j);
+                        // Each return joins once: there is always room.
+                        if let Some(slot) = members.get_mut(count) {
+                            *slot = r.index;
+                        }
+                        count += 1;
                     }
                 }
                 k += 1;
             }
-            if self.members.len() < self.min_returns {
+            let members = &members[..count];
+            if members.len() < self.min_returns {
                 continue;
             }
-            let n = self.members.len() as f64;
+            let n = members.len() as f64;
             let (mut x, mut y, mut z, mut speed) = (0.0, 0.0, 0.0, 0.0);
-            for &m in &self.members {
-                let r = &self.returns[m];
+            for &m in members {
+                let r = &returns[m as usize];
                 (x, y, z, speed) = (x + r.x, y + r.y, z + r.z, speed + r.radial.speed);
             }
             let (length, width, height) = RADAR_ONLY_DIMS;

@@ -161,15 +161,27 @@ impl GroundGrid {
         // Branch-free: every cell is written at the next free slot, which
         // only advances past cells with a point.
         let mut n = 0;
+        let mut put = |ix: usize, cy: f64, z: f32| {
+            // n never passes the cell's own index: the slot exists.
+            if let (Some(sx), Some(sy), Some(sz)) = (m.x.get_mut(n), m.y.get_mut(n), m.z.get_mut(n))
+            {
+                (*sx, *sy, *sz) = (centre(ix), cy, f64::from(z));
+            }
+            n += usize::from(z.is_finite());
+        };
         for (iy, row) in self.lowest.chunks_exact(self.per_side).enumerate() {
-            for (ix, &z) in row.iter().enumerate() {
-                // n never passes the cell's own index: the slot exists.
-                if let (Some(sx), Some(sy), Some(sz)) =
-                    (m.x.get_mut(n), m.y.get_mut(n), m.z.get_mut(n))
-                {
-                    (*sx, *sy, *sz) = (centre(ix), centre(iy), f64::from(z));
+            let cy = centre(iy);
+            // Eight cells per iteration, unrolled: the Wasm build checks
+            // for interruption, and reloads what it keeps on the stack,
+            // once per eight cells instead of every cell.
+            let (groups, rest) = row.as_chunks::<8>();
+            for (g, group) in groups.iter().enumerate() {
+                for (k, &z) in group.iter().enumerate() {
+                    put(8 * g + k, cy, z);
                 }
-                n += usize::from(z.is_finite());
+            }
+            for (k, &z) in rest.iter().enumerate() {
+                put(8 * groups.len() + k, cy, z);
             }
         }
         m.len = n;

@@ -215,6 +215,88 @@ impl Run {
     }
 }
 
+/// Heights of a block's points above the plane `[a, b, c]` into `h`, and
+/// the lanes in range and between `clearance` and `max_height` above it
+/// (`limits` is `[clearance, max_height, range^2]`) as bits. Every
+/// comparison is false for NaN, so non-finite points are never set.
+#[inline(always)]
+fn heights_above(
+    x: &[f32; BLOCK],
+    y: &[f32; BLOCK],
+    z: &[f32; BLOCK],
+    [a, b, c]: [f32; 3],
+    [clearance, max_height, range2]: [f32; 3],
+    h: &mut [f32; BLOCK],
+) -> u32 {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        // The same lane arithmetic, but the mask comes from `bitmask`
+        // (one `movmskps`): LLVM builds it from the shifted bools with
+        // per-lane constants and an OR reduction in the Wasm build.
+        use core::arch::wasm32::*;
+        let (av, bv, cv) = (f32x4_splat(a), f32x4_splat(b), f32x4_splat(c));
+        let (lo, hi, r2) = (
+            f32x4_splat(clearance),
+            f32x4_splat(max_height),
+            f32x4_splat(range2),
+        );
+        let mut above = 0u32;
+        for g in 0..BLOCK / 4 {
+            let i = 4 * g;
+            let xv = f32x4(x[i], x[i + 1], x[i + 2], x[i + 3]);
+            let yv = f32x4(y[i], y[i + 1], y[i + 2], y[i + 3]);
+            let zv = f32x4(z[i], z[i + 1], z[i + 2], z[i + 3]);
+            let hv = f32x4_sub(
+                zv,
+                f32x4_add(f32x4_add(f32x4_mul(av, xv), f32x4_mul(bv, yv)), cv),
+            );
+            h[i] = f32x4_extract_lane::<0>(hv);
+            h[i + 1] = f32x4_extract_lane::<1>(hv);
+            h[i + 2] = f32x4_extract_lane::<2>(hv);
+            h[i + 3] = f32x4_extract_lane::<3>(hv);
+            let inside = f32x4_lt(f32x4_add(f32x4_mul(xv, xv), f32x4_mul(yv, yv)), r2);
+            let on = v128_and(inside, v128_and(f32x4_ge(hv, lo), f32x4_le(hv, hi)));
+            above |= u32::from(i32x4_bitmask(on) as u8) << i;
+        }
+        above
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        let mut above = 0u32;
+        for i in 0..BLOCK {
+            h[i] = z[i] - (a * x[i] + b * y[i] + c);
+            let inside = x[i] * x[i] + y[i] * y[i] < range2;
+            above |= u32::from(inside & (h[i] >= clearance) & (h[i] <= max_height)) << i;
+        }
+        above
+    }
+}
+
+/// The lanes of `idx` that differ from `value`, as bits.
+#[inline(always)]
+fn lanes_not_equal(idx: &[u32; BLOCK], value: u32) -> u32 {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        use core::arch::wasm32::*;
+        let v = u32x4_splat(value);
+        let mut bits = 0u32;
+        for g in 0..BLOCK / 4 {
+            let i = 4 * g;
+            let lanes = u32x4(idx[i], idx[i + 1], idx[i + 2], idx[i + 3]);
+            bits |= u32::from(i32x4_bitmask(i32x4_ne(lanes, v)) as u8) << i;
+        }
+        bits
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        let mut bits = 0u32;
+        for (i, &cell) in idx.iter().enumerate() {
+            bits |= u32::from(cell != value) << i;
+        }
+        bits
+    }
+}
+
 /// The LiDAR pipeline with its preallocated buffers.
 pub struct LidarFrontEnd {
     range: f32,
@@ -223,7 +305,6 @@ pub struct LidarFrontEnd {
     max_height: f32,
     min_points: u32,
     max_extent: f64,
-    lshape_step: f64,
     position_variance: f64,
     cells_per_side: usize,
     cells: Vec<Cell>,
@@ -258,7 +339,6 @@ impl LidarFrontEnd {
             max_height: p.max_object_height as f32,
             min_points: p.min_cluster_points as u32,
             max_extent: p.max_cluster_extent,
-            lshape_step: p.lshape_step,
             position_variance: p.lidar_position_sigma * p.lidar_position_sigma,
             cells_per_side,
             cells: vec![Cell::default(); cells_per_side * cells_per_side],
@@ -272,7 +352,7 @@ impl LidarFrontEnd {
             cursor: Vec::new(),
             by_cluster: Vec::new(),
             cluster_start: Vec::new(),
-            fit: lshape::LShape::default(),
+            fit: lshape::LShape::new(p.lshape_step),
         }
     }
 
@@ -333,26 +413,37 @@ impl LidarFrontEnd {
                 a[i] = r0[0] * xs[i] + r0[1] * ys[i] + r0[2] * zs[i] + r0[3];
                 b[i] = r1[0] * xs[i] + r1[1] * ys[i] + r1[2] * zs[i] + r1[3];
                 c[i] = r2[0] * xs[i] + r2[1] * ys[i] + r2[2] * zs[i] + r2[3];
-                if i >= n {
-                    c[i] = f32::NAN;
-                }
             }
-            // Cell minima need a fraction of a dense scan. The sampled
-            // lanes shift from block to block, and once more every 8
-            // blocks: a scan column is often a whole number of blocks, and
-            // fixed lanes would sample the same beams in every column.
-            let shift = (blocks + blocks / 8) % GROUND_SAMPLE_STRIDE;
-            blocks += 1;
-            for k in 0..BLOCK / GROUND_SAMPLE_STRIDE {
-                let l = (shift + k * GROUND_SAMPLE_STRIDE) % BLOCK;
-                // False for NaN: non-finite points are left out.
-                let keep = (a[l] * a[l] + b[l] * b[l] < range2) & c[l].is_finite();
-                let z = if keep { c[l] } else { f32::INFINITY };
-                ground.observe(a[l], b[l], z);
+            // Only the last block is partial: a branch taken once costs
+            // less than a lane select in every block.
+            if n < BLOCK {
+                c[n..].fill(f32::NAN);
             }
             self.points.x.push(a);
             self.points.y.push(b);
             self.points.z.push(c);
+            // Cell minima need a fraction of a dense scan. The sampled
+            // lanes shift from block to block, and once more every 8
+            // blocks: a scan column is often a whole number of blocks, and
+            // fixed lanes would sample the same beams in every column.
+            // They are read back from the arena: indexing the block
+            // arrays with a variable lane would keep them in memory (on
+            // the Wasm stack) instead of in vector registers.
+            let shift = (blocks + blocks / 8) % GROUND_SAMPLE_STRIDE;
+            blocks += 1;
+            if let (Some(a), Some(b), Some(c)) = (
+                self.points.x.last(),
+                self.points.y.last(),
+                self.points.z.last(),
+            ) {
+                for k in 0..BLOCK / GROUND_SAMPLE_STRIDE {
+                    let l = (shift + k * GROUND_SAMPLE_STRIDE) % BLOCK;
+                    // False for NaN: non-finite points are left out.
+                    let keep = (a[l] * a[l] + b[l] * b[l] < range2) & c[l].is_finite();
+                    let z = if keep { c[l] } else { f32::INFINITY };
+                    ground.observe(a[l], b[l], z);
+                }
+            }
             if n < BLOCK {
                 break;
             }
@@ -377,12 +468,8 @@ impl LidarFrontEnd {
             // lanes in range and above the ground. Every comparison is
             // false for NaN, so non-finite points are never marked.
             let mut h = [0.0f32; BLOCK];
-            let mut above = 0u32;
-            for i in 0..BLOCK {
-                h[i] = z[i] - (a * x[i] + b * y[i] + c);
-                let inside = x[i] * x[i] + y[i] * y[i] < range2;
-                above |= u32::from(inside & (h[i] >= clearance) & (h[i] <= max_height)) << i;
-            }
+            let mut above =
+                heights_above(x, y, z, [a, b, c], [clearance, max_height, range2], &mut h);
             if above == 0 {
                 continue;
             }
@@ -393,10 +480,7 @@ impl LidarFrontEnd {
             // A column of points up a vertical surface falls in one cell:
             // then the whole block is summed at once, in vector registers.
             let first = idx[above.trailing_zeros() as usize % BLOCK];
-            let mut elsewhere = 0u32;
-            for (i, &cell) in idx.iter().enumerate() {
-                elsewhere |= u32::from(cell != first) << i;
-            }
+            let elsewhere = lanes_not_equal(&idx, first);
             if elsewhere & above == 0 {
                 let block = Run::of_block(first, above, x, y, &h);
                 if first != run.idx {
@@ -494,7 +578,7 @@ impl LidarFrontEnd {
                     .push(f64::from(cell.sum_x) / w, f64::from(cell.sum_y) / w);
                 top = top.max1(f64::from(cell.max_h));
             }
-            let Some(rect) = self.fit.fit(self.lshape_step, f64::from(self.cell)) else {
+            let Some(rect) = self.fit.fit(f64::from(self.cell)) else {
                 continue;
             };
             if rect.length > self.max_extent || rect.width > self.max_extent {

@@ -264,14 +264,29 @@ impl Tracker {
         self.row_gated.resize(self.tracks.len(), false);
         self.col_gated.clear();
         self.col_gated.resize(dets.len(), false);
-        for (ti, t) in self.tracks.iter().enumerate() {
-            for (di, d) in dets.iter().enumerate() {
-                let r = self.det_variance[di];
-                if r > 0.0 && t.gate_cost(d, r, gate).is_some() {
-                    self.row_gated[ti] = true;
-                    self.col_gated[di] = true;
+        // Eight detections per iteration, without a branch: the Wasm build
+        // checks for interruption once per eight and keeps the track's
+        // values in registers.
+        let variances = &self.det_variance[..dets.len()];
+        let (det_groups, det_rest) = dets.as_chunks::<8>();
+        let (var_groups, var_rest) = variances.as_chunks::<8>();
+        let (col_groups, col_rest) = self.col_gated.as_chunks_mut::<8>();
+        for (t, row_gated) in self.tracks.iter().zip(self.row_gated.iter_mut()) {
+            let gated = |d: &Detection, r: f64| (r > 0.0) & t.within_gate(d, r, gate);
+            let mut any = false;
+            for ((ds, rs), cols) in det_groups.iter().zip(var_groups).zip(col_groups.iter_mut()) {
+                for k in 0..8 {
+                    let g = gated(&ds[k], rs[k]);
+                    cols[k] |= g;
+                    any |= g;
                 }
             }
+            for ((d, &r), col) in det_rest.iter().zip(var_rest).zip(col_rest.iter_mut()) {
+                let g = gated(d, r);
+                *col |= g;
+                any |= g;
+            }
+            *row_gated = any;
         }
         // Only tracks and detections inside some gate enter the solver.
         self.rows.clear();

@@ -238,6 +238,21 @@ impl Track {
 
     /// Association cost of `d` (Mahalanobis d^2 + ln det S), or `None`
     /// outside the gate.
+    /// Whether `gate_cost` is `Some`, without the logarithm and without a
+    /// branch (the same operations, so the same answer).
+    #[inline(always)]
+    pub(super) fn within_gate(&self, d: &Detection, variance: f64, gate: f64) -> bool {
+        let p = &self.covariance;
+        let a = p[(0, 0)] + variance;
+        let b = p[(0, 1)];
+        let c = p[(1, 1)] + variance;
+        let det = a * c - b * b;
+        let dx = d.x - self.x();
+        let dy = d.y - self.y();
+        let d2 = (dx * dx * c - 2.0 * dx * dy * b + dy * dy * a) / det;
+        (det > 0.0) & det.is_finite() & !(d2.is_nan() | (d2 > gate))
+    }
+
     pub(super) fn gate_cost(&self, d: &Detection, variance: f64, gate: f64) -> Option<f64> {
         let p = &self.covariance;
         let a = p[(0, 0)] + variance;
@@ -425,8 +440,7 @@ impl Track {
         let o = &mut pose.pose.orientation;
         o.x = 0.0;
         o.y = 0.0;
-        o.z = libm::sin(self.yaw * 0.5);
-        o.w = libm::cos(self.yaw * 0.5);
+        (o.z, o.w) = crate::geometry::sin_cos(self.yaw * 0.5);
         let c = &mut pose.covariance;
         c.fill(0.0);
         c[0] = p[(0, 0)];
@@ -439,7 +453,7 @@ impl Track {
         c[35] = self.yaw_variance;
 
         // Autoware: twist in the object frame (x along the heading).
-        let (sin, cos) = (libm::sin(self.yaw), libm::cos(self.yaw));
+        let (sin, cos) = crate::geometry::sin_cos(self.yaw);
         let (vx, vy) = (self.vx(), self.vy());
         let (pxx, pxy, pyy) = (p[(2, 2)], p[(2, 3)], p[(3, 3)]);
         let twist = &mut k.twist_with_covariance;
