@@ -257,7 +257,11 @@ fn emit_struct(out: &mut String, root: &Path, spec: &MsgSpec, specs: &Specs, nam
 
     emit_encoder(out, spec, name);
 
-    let msg_path = root.join(pkg).join(format!("{name}.msg"));
+    // Relative to the crate at compile time, not the build script's
+    // absolute path: generated code that outlives a move of the checkout
+    // (a copied target directory) must not point at the old place.
+    debug_assert!(root.join(pkg).join(format!("{name}.msg")).exists());
+    let msg_path = format!("/msg/{pkg}/{name}.msg");
     let full = full_definition(specs, (pkg.clone(), name.to_owned()));
     writeln!(out, "    impl crate::Message for {name} {{").unwrap();
     writeln!(
@@ -267,8 +271,7 @@ fn emit_struct(out: &mut String, root: &Path, spec: &MsgSpec, specs: &Specs, nam
     .unwrap();
     writeln!(
         out,
-        "        const DEFINITION: &'static str = include_str!({:?});",
-        msg_path.display().to_string()
+        "        const DEFINITION: &'static str = include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), {msg_path:?}));"
     )
     .unwrap();
     writeln!(
