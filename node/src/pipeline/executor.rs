@@ -48,6 +48,8 @@ pub(super) struct Executor {
     pub shared: Arc<Shared>,
     pub clock: Clock,
     pub sequence: u64,
+    /// What a step usually takes, to leave late frames out.
+    pub steps: StepEstimate,
 }
 
 impl Executor {
@@ -111,16 +113,17 @@ impl Executor {
         let len = frame_len(inputs.iter().map(|s| s.payload.len()));
         let mut frame_build = Duration::ZERO;
         // The budget runs from the trigger's arrival, so the module gets
-        // what the aligner and the queue left of it. A frame with nothing
-        // left is not run: preempting it at once would only cost the
-        // module its state (a trap restarts it).
+        // what the aligner and the queue left of it. A frame left with
+        // less than a usual step is not run: it would miss anyway, and
+        // preempting it would also cost the module its state (a trap
+        // restarts it).
         let remaining = self
             .host
             .limits()
             .step_deadline
             .saturating_sub(span(arrival_ns, start_ns));
         let step_start = Instant::now();
-        let result = if remaining.is_zero() {
+        let result = if !self.steps.admit(remaining) {
             Err((MissReason::Deadline, false))
         } else {
             self.host
@@ -135,6 +138,9 @@ impl Executor {
                 .map_err(|miss| (miss.reason, miss.restarted))
         };
         let module_exec = step_start.elapsed().saturating_sub(frame_build);
+        if result.is_ok() {
+            self.steps.record(module_exec);
+        }
         let mut publish = Duration::ZERO;
         let outcome = match result {
             Ok(stepped) => {
@@ -183,6 +189,36 @@ impl Executor {
     }
 }
 
+/// What a module step usually takes, and whether a frame with a given
+/// part of its budget left is worth running.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct StepEstimate {
+    /// A moving average of recent successful steps (zero before the first).
+    typical: Duration,
+}
+
+impl StepEstimate {
+    /// Records a successful step's time.
+    pub(super) fn record(&mut self, step: Duration) {
+        // Over about eight steps.
+        self.typical = (self.typical * 7 + step) / 8;
+    }
+
+    /// Whether to run a frame with `remaining` of its budget: not when
+    /// less than a usual step is left, since it would miss anyway and
+    /// preempting it would cost the module its state. Each refusal lowers
+    /// the estimate, so a module whose steps take about the whole budget
+    /// is still run every few frames.
+    pub(super) fn admit(&mut self, remaining: Duration) -> bool {
+        if remaining.is_zero() || remaining < self.typical {
+            self.typical = self.typical * 3 / 4;
+            false
+        } else {
+            true
+        }
+    }
+}
+
 /// Wall-clock time since `stamp_ns` (ns since the Unix epoch), zero when
 /// the stamp is in the future.
 fn wall_age(stamp_ns: i64) -> Duration {
@@ -228,5 +264,42 @@ impl Shared {
             }
             Outcome::PublishFailed => add(&self.publish_failures),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn a_frame_with_less_than_a_usual_step_left_is_not_run() {
+        let mut steps = StepEstimate::default();
+        assert!(steps.admit(MS), "no estimate yet: any budget will do");
+        assert!(!steps.admit(Duration::ZERO));
+        for _ in 0..40 {
+            steps.record(2 * MS);
+        }
+        assert!(steps.admit(3 * MS));
+        assert!(!steps.admit(MS));
+    }
+
+    #[test]
+    fn a_module_as_slow_as_its_budget_still_runs_every_few_frames() {
+        let budget = 10 * MS;
+        let mut steps = StepEstimate::default();
+        for _ in 0..40 {
+            steps.record(9 * MS);
+        }
+        // Every frame waited 2 ms: 8 ms left, under the usual 9 ms step.
+        let mut ran = 0;
+        for _ in 0..20 {
+            if steps.admit(budget - 2 * MS) {
+                ran += 1;
+                steps.record(9 * MS);
+            }
+        }
+        assert!((4..20).contains(&ran), "ran {ran} of 20");
     }
 }

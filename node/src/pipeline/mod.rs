@@ -251,6 +251,7 @@ impl Pipeline {
             shared: Arc::clone(&shared),
             clock,
             sequence: 0,
+            steps: executor::StepEstimate::default(),
         };
         let executor = spawn("fusion-executor", move || executor.run())?;
         let align_loop = AlignLoop {
