@@ -29,7 +29,7 @@ pub use engine::{
     MAX_WASM_STACK_BYTES, TargetError, WASMTIME_VERSION, build_engine, engine, fingerprint, hex,
     host_has_feature,
 };
-pub use epoch::{Armed, EpochTicker, IDLE_CATCH_UP};
+pub use epoch::{Armed, EpochTicker, IDLE_CATCH_UP, LINGER};
 pub use error::{HostError, MissReason, StepMiss, TrapKind};
 pub use instance::HostState;
 pub use validate::{
