@@ -157,17 +157,11 @@ impl LShape {
         (lo, hi)
     }
 
-    /// The closeness score of direction (cos, sin); four points per
-    /// iteration, summed in point order, as in `extents`.
-    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    fn closeness(&self, cos: f64, sin: f64) -> f64 {
-        let (min1, max1, min2, max2) = self.extents(cos, sin);
-        let term = |x: f64, y: f64| {
-            let (c1, c2) = (x * cos + y * sin, -x * sin + y * cos);
-            let d1 = (max1 - c1).min1(c1 - min1);
-            let d2 = (max2 - c2).min1(c2 - min2);
-            1.0 / d1.min1(d2).max1(MIN_CLOSENESS_M)
-        };
+    /// The sum of `term(x, y)` over the points, four per iteration and in
+    /// point order (both builds must add in the same order to agree on
+    /// the bits).
+    #[inline(always)]
+    fn sum_over_points(&self, term: impl Fn(f64, f64) -> f64) -> f64 {
         let mut score = 0.0;
         let (xs, x_rest) = self.xs.as_chunks::<4>();
         let (ys, y_rest) = self.ys.as_chunks::<4>();
@@ -184,6 +178,20 @@ impl LShape {
             score += term(x, y);
         }
         score
+    }
+
+    /// The closeness score of direction (cos, sin); four points per
+    /// iteration, summed in point order, as in `extents`.
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    fn closeness(&self, cos: f64, sin: f64) -> f64 {
+        let (min1, max1, min2, max2) = self.extents(cos, sin);
+        let term = |x: f64, y: f64| {
+            let (c1, c2) = (x * cos + y * sin, -x * sin + y * cos);
+            let d1 = (max1 - c1).min1(c1 - min1);
+            let d2 = (max2 - c2).min1(c2 - min2);
+            1.0 / d1.min1(d2).max1(MIN_CLOSENESS_M)
+        };
+        self.sum_over_points(term)
     }
 
     /// `closeness` with [c1, c2] and [d1, d2] as vectors: the same lane
@@ -206,22 +214,7 @@ impl LShape {
             let q = f64x2_pmax(floor, m);
             1.0 / f64x2_extract_lane::<0>(q)
         };
-        let mut score = 0.0;
-        let (xs, x_rest) = self.xs.as_chunks::<4>();
-        let (ys, y_rest) = self.ys.as_chunks::<4>();
-        for (x, y) in xs.iter().zip(ys) {
-            let t = [
-                term(x[0], y[0]),
-                term(x[1], y[1]),
-                term(x[2], y[2]),
-                term(x[3], y[3]),
-            ];
-            score = score + t[0] + t[1] + t[2] + t[3];
-        }
-        for (&x, &y) in x_rest.iter().zip(y_rest) {
-            score += term(x, y);
-        }
-        score
+        self.sum_over_points(term)
     }
 
     /// The best rectangle, searched coarse then fine in steps of `step`
