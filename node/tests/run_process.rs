@@ -105,17 +105,35 @@ fn wait_exit(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
 /// Module compilation may take a while on a cold cache in a debug build.
 const STARTUP: Duration = Duration::from_secs(180);
 
+/// Starts `fusion-node run` on `launch_path` with `extra` arguments, waits
+/// until it runs, and connects a session to its `port`: (node, its stderr
+/// lines, the launch file, the session).
+fn start_node(
+    launch_path: &Path,
+    port: u16,
+    extra: &[&str],
+) -> (Child, Receiver<String>, Launch, zenoh::Session) {
+    let (child, lines) = spawn_node(launch_path, extra);
+    wait_for_line(&lines, "running", STARTUP);
+    let launch = Launch::load(launch_path).unwrap();
+    (child, lines, launch, connected_session(port))
+}
+
+/// Publishes the highway scene for `launch`'s sensors on `peer` at 20 Hz
+/// for `duration`, once the node subscribes to the LiDAR (at most 10 s).
+fn feed(peer: &zenoh::Session, launch: &Launch, duration: Duration) {
+    drop(matched_publisher(peer, "/sensors/lidar_top/points"));
+    let mut sim = LiveSim::new(peer, launch, Scene::highway(5), LidarModel::small(), 5).unwrap();
+    sim.run(20.0, Some(duration), &AtomicBool::new(false))
+        .unwrap();
+}
+
 #[test]
 fn run_for_a_duration_against_a_publisher_exits_0() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let launch_path = loopback_launch(dir.path(), port);
-    let (mut child, lines) = spawn_node(&launch_path, &["--duration", "3s"]);
-    wait_for_line(&lines, "running", STARTUP);
-
-    let launch = Launch::load(&launch_path).unwrap();
-    let peer = connected_session(port);
-    drop(matched_publisher(&peer, "/sensors/lidar_top/points"));
+    let (mut child, lines, launch, peer) = start_node(&launch_path, port, &["--duration", "3s"]);
     // The node's /diagnostics, once a second.
     let (diag_tx, diagnostics) = crossbeam_channel::unbounded();
     peer.declare_subscriber("diagnostics")
@@ -125,14 +143,8 @@ fn run_for_a_duration_against_a_publisher_exits_0() {
         .background()
         .wait()
         .unwrap();
-    let mut sim = LiveSim::new(&peer, &launch, Scene::highway(5), LidarModel::small(), 5).unwrap();
     // Publish for about 1.5 s, well inside the node's 3 s.
-    sim.run(
-        20.0,
-        Some(Duration::from_millis(1500)),
-        &AtomicBool::new(false),
-    )
-    .unwrap();
+    feed(&peer, &launch, Duration::from_millis(1500));
 
     let status =
         wait_exit(&mut child, Duration::from_secs(20)).expect("node exits after --duration");
@@ -214,18 +226,8 @@ fn logging_launch(dir: &Path, port: u16, wat: Option<&str>) -> PathBuf {
 /// Runs the node of `launch_path` against a simulated rig for about 3 s,
 /// then sends SIGTERM; returns its stderr after it exited 0.
 fn run_then_sigterm(launch_path: &Path, port: u16) -> Vec<String> {
-    let (mut child, lines) = spawn_node(launch_path, &[]);
-    wait_for_line(&lines, "running", STARTUP);
-    let launch = Launch::load(launch_path).unwrap();
-    let peer = connected_session(port);
-    drop(matched_publisher(&peer, "/sensors/lidar_top/points"));
-    let mut sim = LiveSim::new(&peer, &launch, Scene::highway(5), LidarModel::small(), 5).unwrap();
-    sim.run(
-        20.0,
-        Some(Duration::from_millis(3000)),
-        &AtomicBool::new(false),
-    )
-    .unwrap();
+    let (mut child, lines, launch, peer) = start_node(launch_path, port, &[]);
+    feed(&peer, &launch, Duration::from_millis(3000));
     let pid = i32::try_from(child.id()).unwrap();
     // SAFETY: kill(2) with the pid of our own child and a valid signal.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
@@ -320,19 +322,8 @@ fn stats_reads_a_running_nodes_counters_and_percentiles() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let launch_path = loopback_launch(dir.path(), port);
-    let (mut child, lines) = spawn_node(&launch_path, &["--duration", "20s"]);
-    wait_for_line(&lines, "running", STARTUP);
-
-    let launch = Launch::load(&launch_path).unwrap();
-    let peer = connected_session(port);
-    drop(matched_publisher(&peer, "/sensors/lidar_top/points"));
-    let mut sim = LiveSim::new(&peer, &launch, Scene::highway(5), LidarModel::small(), 5).unwrap();
-    sim.run(
-        20.0,
-        Some(Duration::from_millis(1500)),
-        &AtomicBool::new(false),
-    )
-    .unwrap();
+    let (mut child, _lines, launch, peer) = start_node(&launch_path, port, &["--duration", "20s"]);
+    feed(&peer, &launch, Duration::from_millis(1500));
 
     let endpoint = endpoint(port);
     let (code, json, stderr) =
