@@ -70,6 +70,21 @@ fn collect(session: &Session, key: &'static str) -> Receiver<Vec<u8>> {
     rx
 }
 
+/// A node of `launch` running `host`, reporting to a recording sink, and a
+/// session connected to it over loopback.
+fn node_and_peer(launch: &Launch, host: ModuleHost) -> (Node, RecordingSink, zenoh::Session) {
+    let port = free_port();
+    let sink = RecordingSink::new();
+    let node = Node::start_with(
+        launch,
+        listening_session(port),
+        host,
+        Box::new(sink.clone()),
+    )
+    .unwrap();
+    (node, sink, connected_session(port))
+}
+
 fn start(module: &str, deadline: &str, max_wait: &str, radar: bool) -> Rig {
     let dir = tempfile::tempdir().unwrap();
     let launch = wat_launch(dir.path(), module, deadline, max_wait, radar);
@@ -77,16 +92,7 @@ fn start(module: &str, deadline: &str, max_wait: &str, radar: bool) -> Rig {
         &launch,
         &std::fs::read(dir.path().join("module.wasm")).unwrap(),
     );
-    let port = free_port();
-    let sink = RecordingSink::new();
-    let node = Node::start_with(
-        &launch,
-        listening_session(port),
-        host,
-        Box::new(sink.clone()),
-    )
-    .unwrap();
-    let peer = connected_session(port);
+    let (node, sink, peer) = node_and_peer(&launch, host);
     let outputs = collect(&peer, "test/objects");
     let lidar = matched_publisher(&peer, "/test/lidar");
     let radar = radar.then(|| matched_publisher(&peer, "/test/radar"));
@@ -283,24 +289,16 @@ fn highway_sensors_in_tracked_objects_out() {
     let (engine, module) = common::shared();
     let mut host = ModuleHost::from_module(engine, module, limits(&launch)).unwrap();
     host.init(&config).unwrap();
-    let port = free_port();
-    let sink = RecordingSink::new();
-    let node = Node::start_with(
-        &launch,
-        listening_session(port),
-        host,
-        Box::new(sink.clone()),
-    )
-    .unwrap();
-    let peer = connected_session(port);
+    let (node, sink, peer) = node_and_peer(&launch, host);
     let outputs = collect(&peer, "fusion/tracked_objects");
     let markers = collect(&peer, "fusion/markers");
+    let mut sim = LiveSim::new(&peer, &launch, Scene::highway(3), LidarModel::small(), 3).unwrap();
     // Every sensor's subscriber must be matched before the first tick: a
     // radar message sent earlier is lost and degrades frame 0.
-    for sensor in &launch.sensors {
-        drop(matched_publisher(&peer, &sensor.topic));
-    }
-    let mut sim = LiveSim::new(&peer, &launch, Scene::highway(3), LidarModel::small(), 3).unwrap();
+    assert!(
+        wait_until(Duration::from_secs(10), || sim.all_matched()),
+        "the node's subscribers were not all matched within 10 s"
+    );
     let rendered: Vec<_> = (0..TICKS)
         .map(|k| sim.render_at(T0 + k * 50 * MS))
         .collect();
