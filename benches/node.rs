@@ -27,6 +27,7 @@ use fusion_node::host::MissReason;
 use fusion_node::launch::Launch;
 use fusion_node::node::{Node, load_host};
 use fusion_node::pipeline::{FrameReport, Outcome, RecordingSink};
+use fusion_node::simulate::Pacer;
 use fusion_node::transport::{
     DEFAULT_SHM_POOL_BYTES, SensorPublisher, ShmPool, explicit_peer_config, open_config,
 };
@@ -139,7 +140,7 @@ fn drive(
 ) -> usize {
     const T0: i64 = 1_700_000_000_000_000_000;
     let start = Instant::now();
-    let mut next = start;
+    let mut pacer = Pacer::new(PERIOD);
     let mut k = 0;
     while start.elapsed() < duration {
         let stamp = T0 + k as i64 * PERIOD.as_nanos() as i64;
@@ -149,13 +150,7 @@ fn drive(
             publish(usize::from(*index), bytes);
         }
         k += 1;
-        next += PERIOD;
-        let now = Instant::now();
-        if next > now {
-            std::thread::sleep(next - now);
-        } else {
-            next = now;
-        }
+        pacer.wait();
     }
     k
 }

@@ -151,31 +151,54 @@ impl LiveSim {
 
     /// Renders and publishes at `rate_hz` until `duration` has passed (if
     /// given) or `stop` is set; returns the number of ticks. A tick that
-    /// renders late is not made up for: the next one follows on schedule.
+    /// renders late is not made up for ([`Pacer`]).
     pub fn run(
         &mut self,
         rate_hz: f64,
         duration: Option<Duration>,
         stop: &AtomicBool,
     ) -> Result<u64, TransportError> {
-        let period = Duration::from_secs_f64(1.0 / rate_hz.clamp(0.01, 10_000.0));
+        let mut pacer = Pacer::new(Duration::from_secs_f64(1.0 / rate_hz.clamp(0.01, 10_000.0)));
         let start = Instant::now();
         let mut ticks = 0u64;
-        let mut next = start;
         while !stop.load(Ordering::Relaxed) && duration.is_none_or(|d| start.elapsed() < d) {
             let rendered = self.render_now();
             self.publish(&rendered.messages, 0)?;
             self.publish_truth(&rendered.truth)?;
             ticks += 1;
-            next += period;
-            let now = Instant::now();
-            if next > now {
-                std::thread::sleep(next - now);
-            } else {
-                next = now;
-            }
+            pacer.wait();
         }
         Ok(ticks)
+    }
+}
+
+/// Keeps a loop at a fixed period: [`Pacer::wait`] sleeps until the next
+/// tick is due. A tick that runs late is not made up for: the schedule
+/// restarts from now rather than bursting to catch up.
+#[derive(Debug, Clone, Copy)]
+pub struct Pacer {
+    period: Duration,
+    next: Instant,
+}
+
+impl Pacer {
+    /// A pacer whose first tick is due one `period` from now.
+    pub fn new(period: Duration) -> Self {
+        Pacer {
+            period,
+            next: Instant::now(),
+        }
+    }
+
+    /// Sleeps until the next tick is due.
+    pub fn wait(&mut self) {
+        self.next += self.period;
+        let now = Instant::now();
+        if self.next > now {
+            std::thread::sleep(self.next - now);
+        } else {
+            self.next = now;
+        }
     }
 }
 
