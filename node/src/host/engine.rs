@@ -404,10 +404,13 @@ impl HostEngine {
         self.ticker.period()
     }
 
-    /// Arms the epoch ticker for a call into guest code that must end
-    /// within `deadline` (see [`EpochTicker::arm`]).
-    pub fn arm(&self, deadline: Duration) -> Armed {
-        self.ticker.arm(deadline)
+    /// Arms the epoch ticker for a call into guest code on `store` that
+    /// must end within `deadline`, and sets the store's epoch deadline
+    /// (see [`EpochTicker::arm`]). Keep the guard until the call returns.
+    pub fn arm<T>(&self, store: &mut wasmtime::Store<T>, deadline: Duration) -> Armed {
+        let armed = self.ticker.arm(deadline);
+        store.set_epoch_deadline(armed.ticks());
+        armed
     }
 
     /// See [`fingerprint`].

@@ -40,8 +40,8 @@ pub(super) fn instantiate(
     // A new store's deadline is epoch 0, already past: set it before any
     // Wasm runs.
     store.epoch_deadline_trap();
-    let armed = engine.arm(limits.init_deadline);
-    store.set_epoch_deadline(armed.ticks());
+    // Held until the end: instantiation runs the start function.
+    let _armed = engine.arm(&mut store, limits.init_deadline);
     let instance: Instance =
         pre.instantiate(&mut store)
             .map_err(|e| match e.downcast_ref::<wasmtime::Trap>() {

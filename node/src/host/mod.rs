@@ -113,8 +113,7 @@ impl ModuleHost {
             .instantiate_pre(module)
             .map_err(|e| HostError::Instantiate(format!("{e:#}")))?;
         let (mut store, exports) = instantiate(engine, &pre, &limits)?;
-        let armed = engine.arm(limits.init_deadline);
-        store.set_epoch_deadline(armed.ticks());
+        let armed = engine.arm(&mut store, limits.init_deadline);
         let version = exports
             .abi_version
             .call(&mut store, ())
@@ -237,8 +236,8 @@ impl ModuleHost {
     }
 
     fn call_init(&mut self, config: &[u8]) -> Result<(), HostError> {
-        let armed = self.engine.arm(self.limits.init_deadline);
-        self.store.set_epoch_deadline(armed.ticks());
+        // Held until the end: input_buffer and init both run guest code.
+        let _armed = self.engine.arm(&mut self.store, self.limits.init_deadline);
         let len = self.write_input(config.len(), |dst| dst.copy_from_slice(config))?;
         let status = self
             .exports
@@ -303,8 +302,9 @@ impl ModuleHost {
                 restarted: false,
             });
         }
-        let armed = self.engine.arm(deadline.min(self.limits.step_deadline));
-        self.store.set_epoch_deadline(armed.ticks());
+        let armed = self
+            .engine
+            .arm(&mut self.store, deadline.min(self.limits.step_deadline));
         let result = self.call_step(frame_len, write);
         drop(armed);
         let elapsed = start.elapsed();
