@@ -8,7 +8,7 @@
 //! simulator's and replay's job (a later issue).
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use fusion_msgs::autoware_perception_msgs::TrackedObjects;
 use fusion_sim::{FrameGenerator, LidarModel, Scene, SensorMessage};
@@ -72,9 +72,7 @@ impl LiveSim {
             .collect::<Result<_, _>>()?;
         // Stamps are wall-clock time, as a driver's header stamps are, so
         // the node's stamp age means what it says.
-        let origin_ns = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+        let origin_ns = crate::pipeline::wall_clock_ns();
         let truth = SensorPublisher::declare(session, GROUND_TRUTH_TOPIC, None)?;
         Ok(LiveSim {
             generator: FrameGenerator::new(scene, rig, lidar, seed).starting_at(origin_ns),

@@ -1,6 +1,6 @@
 //! The pipeline's monotonic clock: nanoseconds since the pipeline started.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Monotonic time in nanoseconds since [`Clock::start`]. Every arrival
 /// time, deadline and report of one pipeline is on this clock, so they
@@ -34,6 +34,14 @@ impl Clock {
     pub fn instant_at(&self, ns: i64) -> Instant {
         self.origin + Duration::from_nanos(u64::try_from(ns).unwrap_or(0))
     }
+}
+
+/// The wall clock in nanoseconds since the Unix epoch, the scale of ROS
+/// header stamps (0 before 1970, saturating after 2262).
+pub fn wall_clock_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
 /// The time from `from_ns` to `to_ns` (zero if negative).

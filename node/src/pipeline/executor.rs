@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use arrayvec::ArrayVec;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
@@ -21,7 +21,7 @@ use zenoh::Wait;
 use zenoh::bytes::ZBytes;
 use zenoh::pubsub::Publisher;
 
-use super::clock::{Clock, span};
+use super::clock::{Clock, span, wall_clock_ns};
 use super::markers::MarkerFeed;
 use super::report::{DroppedSet, FrameReport, FrameSink, Outcome, StageTimes};
 use super::{ReadySet, Shared};
@@ -222,10 +222,7 @@ impl StepEstimate {
 /// Wall-clock time since `stamp_ns` (ns since the Unix epoch), zero when
 /// the stamp is in the future.
 fn wall_age(stamp_ns: i64) -> Duration {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
-    Duration::from_nanos(u64::try_from(now.saturating_sub(stamp_ns)).unwrap_or(0))
+    span(stamp_ns, wall_clock_ns())
 }
 
 /// The payload as one slice: zenoh's own when it is contiguous (the usual

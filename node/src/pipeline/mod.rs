@@ -39,7 +39,7 @@ use zenoh::bytes::ZBytes;
 use zenoh::pubsub::Subscriber;
 use zenoh::{Session, Wait};
 
-pub use clock::{Clock, span};
+pub use clock::{Clock, span, wall_clock_ns};
 pub use intake::{Intake, Message, Offer, SensorCounts};
 pub use report::{
     DroppedSet, FrameReport, FrameSink, Outcome, Recorded, RecordingSink, StageTimes,
