@@ -23,6 +23,7 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 use zenoh::key_expr::KeyExpr;
+use zenoh::qos::CongestionControl;
 use zenoh::{Config, Session, Wait};
 
 use crate::launch::{Zenoh, ZenohMode};
@@ -153,10 +154,22 @@ pub fn declare_publisher(
     topic: &str,
     express: bool,
 ) -> Result<zenoh::pubsub::Publisher<'static>, TransportError> {
+    declare_publisher_with(session, topic, express, CongestionControl::DEFAULT)
+}
+
+/// [`declare_publisher`] with the given congestion control: what a put
+/// does when zenoh's queue is full.
+fn declare_publisher_with(
+    session: &Session,
+    topic: &str,
+    express: bool,
+    congestion: CongestionControl,
+) -> Result<zenoh::pubsub::Publisher<'static>, TransportError> {
     let key = key_expr(topic)?;
     session
         .declare_publisher(key.clone())
         .express(express)
+        .congestion_control(congestion)
         .wait()
         .map_err(|e| TransportError::Declare {
             what: "publisher",

@@ -106,16 +106,8 @@ impl SensorPublisher {
         topic: &str,
         pool: Option<Arc<ShmPool>>,
     ) -> Result<Self, TransportError> {
-        let key = super::key_expr(topic)?;
-        let publisher = session
-            .declare_publisher(key.clone())
-            .congestion_control(CongestionControl::Block)
-            .wait()
-            .map_err(|e| TransportError::Declare {
-                what: "publisher",
-                key: key.to_string(),
-                message: e.to_string(),
-            })?;
+        let publisher =
+            super::declare_publisher_with(session, topic, false, CongestionControl::Block)?;
         Ok(SensorPublisher::new(publisher, pool))
     }
 
