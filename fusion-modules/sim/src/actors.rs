@@ -30,6 +30,9 @@ pub struct Actor {
     pub yaw: f64,
     /// Speed along the heading (m/s); negative drives backwards.
     pub speed: f64,
+    /// Speed across the heading, to the actor's left (m/s): a lane change
+    /// seen from an ego driving alongside, or a sideslip. Usually 0.
+    pub lateral_speed: f64,
     /// Turn rate (rad/s), counter-clockwise positive.
     pub yaw_rate: f64,
 }
@@ -49,6 +52,7 @@ impl Actor {
             y,
             yaw,
             speed,
+            lateral_speed: 0.0,
             yaw_rate: 0.0,
         }
     }
@@ -60,11 +64,16 @@ impl Actor {
     }
 
     /// Moves the actor by `dt` seconds at constant speed and turn rate
-    /// (exact integration of the CTRV model).
+    /// (exact integration of the CTRV model; with a lateral speed, the
+    /// velocity of the start is held over `dt`).
     pub fn advance(&mut self, dt: f64) {
         let w = self.yaw_rate;
         let yaw1 = self.yaw + w * dt;
-        if w.abs() < 1e-9 {
+        if self.lateral_speed != 0.0 {
+            let (vx, vy) = self.velocity();
+            self.x += vx * dt;
+            self.y += vy * dt;
+        } else if w.abs() < 1e-9 {
             let (s, c) = self.yaw.sin_cos();
             self.x += self.speed * c * dt;
             self.y += self.speed * s * dt;
@@ -79,7 +88,10 @@ impl Actor {
     /// Velocity of the centre in `base_link` (m/s).
     pub fn velocity(&self) -> (f64, f64) {
         let (s, c) = self.yaw.sin_cos();
-        (self.speed * c, self.speed * s)
+        (
+            self.speed * c - self.lateral_speed * s,
+            self.speed * s + self.lateral_speed * c,
+        )
     }
 
     /// Velocity in `base_link` of the body point above (`px`, `py`),

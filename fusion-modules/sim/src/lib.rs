@@ -18,28 +18,38 @@
 //! byte-identical messages with the same build on the same platform
 //! (trigonometry and the normal sampler use the platform's libm).
 //!
+//! Whole drives: [`Traffic`] moves actors plausibly around a moving or
+//! waiting ego in a named [`Scenario`], and [`Drive`] renders every sensor
+//! at its own rate, with stamp jitter, latency and the scenario's
+//! dropouts, as one stream of messages in receive order.
+//!
 //! Not modelled yet: occlusion for radar and camera (the LiDAR sees only
-//! the nearest surface), ego motion, per-sensor rates and latencies.
+//! the nearest surface), ego turns (the ego drives straight or waits).
 
 mod actors;
 pub mod alloc_count;
 pub mod camera;
+pub mod drive;
 pub mod faults;
 pub mod frame;
 pub mod geom;
 pub mod lidar;
+pub mod path;
 pub mod radar;
 pub mod rig;
 mod scenes;
+pub mod traffic;
 pub mod truth;
 
 pub use actors::{Actor, Scene, class_name, default_dimensions};
 pub use camera::{CameraModel, Pinhole};
+pub use drive::{Drive, DriveConfig, DriveMessage, SensorRates, Source};
 pub use frame::{FrameGenerator, GeneratedFrame, SensorMessage, frame};
 pub use lidar::{LidarModel, RayCaster};
 pub use radar::RadarModel;
 pub use rig::{default_rig, module_config};
 pub use scenes::HIGHWAY_LANES;
+pub use traffic::{Scenario, Traffic};
 
 use fusion_msgs::builtin_interfaces::Time;
 use fusion_msgs::std_msgs::Header;

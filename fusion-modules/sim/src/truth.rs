@@ -37,7 +37,8 @@ impl Scene {
     /// Every actor as a tracked object in `base_link`: UUID from the id
     /// ([`actor_uuid`]), its class with probability 1, the box centre and
     /// heading (orientation AVAILABLE), the twist in the object frame
-    /// (`linear.x` = speed, `angular.z` = yaw rate), zero covariances and
+    /// (`linear.x` = speed, `linear.y` = lateral speed, `angular.z` = yaw
+    /// rate), zero covariances and
     /// acceleration, and a BOUNDING_BOX shape (length, width, height).
     pub fn ground_truth(&self, stamp_ns: i64) -> TrackedObjects {
         TrackedObjects {
@@ -71,7 +72,7 @@ impl Scene {
                     twist: Twist {
                         linear: Vector3 {
                             x: a.speed,
-                            y: 0.0,
+                            y: a.lateral_speed,
                             z: 0.0,
                         },
                         angular: Vector3 {
@@ -84,7 +85,7 @@ impl Scene {
                 },
                 acceleration_with_covariance: Default::default(),
                 orientation_availability: TrackedObjectKinematics::AVAILABLE,
-                is_stationary: a.speed == 0.0 && a.yaw_rate == 0.0,
+                is_stationary: a.speed == 0.0 && a.lateral_speed == 0.0 && a.yaw_rate == 0.0,
             },
             shape: Shape {
                 r#type: Shape::BOUNDING_BOX,

@@ -2,6 +2,7 @@
 
 mod actors;
 mod camera;
+mod drive;
 mod frame;
 mod lidar;
 mod radar;
