@@ -9,6 +9,20 @@
 //! [`EvalConfig::match_threshold_m`] forbidden. The Python oracle
 //! `tests/oracle/eval_oracle.py` checks that they agree.
 //!
+//! Rules, beyond motmetrics' own:
+//! - Frames evaluated are the hypothesis (output) frames, each paired with
+//!   the truth frame of nearest stamp within
+//!   [`EvalConfig::pairing_tolerance_ns`] ([`evaluate`]).
+//! - Distance: 2D centre distance in the messages' common frame; MOTP is
+//!   its mean over the pairs, in metres (motmetrics' `motp` is the mean of
+//!   whatever distance it is given; this is not `1 - IoU`).
+//! - Class: the most probable label ([`top_label`]); per-class figures
+//!   filter both sides to one label, so a misclassified track is a miss in
+//!   the truth's class and a false positive in its own.
+//! - Velocity: the twist is in the object frame (Autoware, the simulator
+//!   and the reference tracker agree), turned into the message frame by the
+//!   object's orientation before it is compared.
+//!
 //! This crate knows nothing about files, transports or the node: it takes
 //! [`Frame`]s (read from messages with [`Frame::from_msg`]) and returns a
 //! [`Report`].
