@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Cross-checks fusion-msgs against independent Python implementations
 # (rosbags, mcap-ros2-support), fusion-node's .hlog interval logs against
-# hdrhistogram-py, and a running node's TrackedObjects, received with the
+# hdrhistogram-py, fusion-evaluate's tracking metrics against motmetrics,
+# and a running node's TrackedObjects, received with the
 # Python zenoh binding (eclipse-zenoh) and decoded with rosbags, in a
 # virtualenv this script creates.
 #
@@ -36,6 +37,10 @@ FUSION_ORACLE_OUT="$ours" cargo test --quiet -p fusion-msgs --lib dump_encodings
 hlog_dir="$(mktemp -d)"
 FUSION_HLOG_ORACLE_OUT="$hlog_dir" cargo test --quiet -p fusion-node --lib dump_hlog_for_the_python_oracle >/dev/null
 "$py" tests/oracle/hlog_oracle.py "$hlog_dir"
+
+eval_cases="$(mktemp -d)/eval_cases.json"
+FUSION_EVAL_ORACLE_OUT="$eval_cases" cargo test --quiet -p fusion-evaluate --lib dump_cases_for_the_python_oracle >/dev/null
+"$py" tests/oracle/eval_oracle.py "$eval_cases"
 
 # The binary the test build made (a plain `cargo build` resolves other
 # features for wasmtime and zenoh and would build them all again).
