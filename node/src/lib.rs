@@ -15,6 +15,7 @@ pub mod modules;
 pub mod monitor;
 pub mod node;
 pub mod pipeline;
+pub mod replay;
 pub mod sched;
 pub mod simulate;
 pub mod stats;
