@@ -89,7 +89,16 @@ impl DriveInfo {
                 } else {
                     (stats.message_start_time, stats.message_end_time)
                 };
-                (start, end, stats.message_count, reader.issues())
+                let mut issues = reader.issues();
+                for (topic, (type_name, known, count)) in &topics {
+                    if !known && *count > 0 {
+                        issues.unknown_type_messages += count;
+                        issues
+                            .unknown_type_topics
+                            .insert(format!("{topic} ({type_name})"));
+                    }
+                }
+                (start, end, stats.message_count, issues)
             }
             None => {
                 let mut messages = reader.messages(ReadFilter::default());

@@ -89,6 +89,7 @@ impl Layout {
 }
 
 fn from_summary(buf: &[u8]) -> Result<Layout, String> {
+    check_summary_crc(buf)?;
     let summary = mcap::Summary::read(buf)
         .map_err(|e| e.to_string())?
         .ok_or("the file has no summary section")?;
@@ -152,6 +153,30 @@ fn from_summary(buf: &[u8]) -> Result<Layout, String> {
     Ok(layout)
 }
 
+/// The mcap crate does not check the summary CRC; a flipped channel or
+/// schema id there would rename topics silently.
+fn check_summary_crc(buf: &[u8]) -> Result<(), String> {
+    const FOOTER_RECORD: usize = RECORD_PREFIX + 8 + 8 + 4;
+    let footer = mcap::read::footer(buf).map_err(|e| e.to_string())?;
+    if footer.summary_start == 0 || footer.summary_crc == 0 {
+        return Ok(());
+    }
+    let footer_start = buf.len() - mcap::MAGIC.len() - FOOTER_RECORD;
+    let start = usize::try_from(footer.summary_start)
+        .ok()
+        .filter(|s| *s <= footer_start)
+        .ok_or("the footer points outside the file")?;
+    // Through the footer's summary_offset_start field.
+    let computed = crc32fast::hash(&buf[start..footer_start + RECORD_PREFIX + 16]);
+    if computed != footer.summary_crc {
+        return Err(format!(
+            "summary CRC mismatch (stored {:08x}, computed {computed:08x})",
+            footer.summary_crc
+        ));
+    }
+    Ok(())
+}
+
 /// Hops over the data section's records. In a truncated file the first
 /// record that does not fit or parse ends the scan (that is where the
 /// writer stopped); in a finished one it is counted as corruption.
@@ -187,6 +212,22 @@ fn scan(buf: &[u8], truncated: bool) -> Layout {
         let body = &rest[RECORD_PREFIX..RECORD_PREFIX + len];
         match opcode {
             op::DATA_END | op::FOOTER => break,
+            op::MESSAGE
+                if layout
+                    .blocks
+                    .iter()
+                    .any(|b| matches!(b.kind, BlockKind::Chunk { .. })) =>
+            {
+                // Chunked writers never write loose messages: this is a hop
+                // into garbage after a corrupt length.
+                if !truncated {
+                    layout.corrupt_records += 1;
+                    layout.warn(format!(
+                        "message record outside chunks at byte {pos} after chunks: the record before it is corrupt; the rest is unreadable"
+                    ));
+                }
+                break;
+            }
             op::CHUNK | op::MESSAGE | op::SCHEMA | op::CHANNEL => {
                 if let Err(e) = take_record(&mut layout, pos, opcode, body) {
                     if truncated {
@@ -207,22 +248,34 @@ fn scan(buf: &[u8], truncated: bool) -> Layout {
     layout
 }
 
-fn take_record(
-    layout: &mut Layout,
-    pos: usize,
-    opcode: u8,
-    body: &[u8],
-) -> Result<(), mcap::McapError> {
+/// A redeclaration must match: a record that renames an id is corrupt.
+fn declare<T: PartialEq>(
+    map: &mut HashMap<u16, T>,
+    id: u16,
+    decl: T,
+    what: &'static str,
+) -> Result<(), String> {
+    match map.get(&id) {
+        Some(existing) if *existing != decl => Err(format!("{what} {id} redeclared differently")),
+        _ => {
+            map.insert(id, decl);
+            Ok(())
+        }
+    }
+}
+
+fn take_record(layout: &mut Layout, pos: usize, opcode: u8, body: &[u8]) -> Result<(), String> {
     let record = if opcode == op::MESSAGE {
         // The header only: the data stays in the map until it is read.
         let header_len = 22;
         if body.len() < header_len {
-            return Err(mcap::McapError::UnexpectedEof);
+            return Err("message record shorter than its header".to_owned());
         }
-        mcap::read::parse_record(opcode, &body[..header_len])?
+        mcap::read::parse_record(opcode, &body[..header_len])
     } else {
-        mcap::read::parse_record(opcode, body)?
-    };
+        mcap::read::parse_record(opcode, body)
+    }
+    .map_err(|e| e.to_string())?;
     match record {
         Record::Chunk { header, .. } => {
             layout.chunk_compressions.push(header.compression.clone());
@@ -255,23 +308,19 @@ fn take_record(
             }
         }
         Record::Schema { header, .. } => {
-            layout.schemas.insert(
-                header.id,
-                SchemaDecl {
-                    name: header.name,
-                    encoding: header.encoding,
-                },
-            );
+            let schema = SchemaDecl {
+                name: header.name,
+                encoding: header.encoding,
+            };
+            declare(&mut layout.schemas, header.id, schema, "schema")?;
         }
         Record::Channel(channel) => {
-            layout.channels.insert(
-                channel.id,
-                ChannelDecl {
-                    topic: channel.topic,
-                    schema_id: channel.schema_id,
-                    message_encoding: channel.message_encoding,
-                },
-            );
+            let decl = ChannelDecl {
+                topic: channel.topic,
+                schema_id: channel.schema_id,
+                message_encoding: channel.message_encoding,
+            };
+            declare(&mut layout.channels, channel.id, decl, "channel")?;
         }
         _ => {}
     }

@@ -513,19 +513,87 @@ impl Messages<'_> {
     }
 }
 
-/// Decompresses a chunk and checks its CRC; all of its records or none.
-fn decode_chunk(body: &[u8]) -> Result<Vec<Record<'static>>, mcap::McapError> {
-    let Record::Chunk { header, data } = mcap::read::parse_record(op::CHUNK, body)? else {
-        return Err(mcap::McapError::BadIndex);
+/// Why a chunk was skipped.
+#[derive(Debug, thiserror::Error)]
+enum ChunkError {
+    #[error("bad chunk header: {0}")]
+    Header(mcap::McapError),
+    #[error("claims {0} uncompressed bytes, more than a chunk may hold")]
+    TooLarge(u64),
+    #[error("unknown compression {0:?}")]
+    Compression(String),
+    #[error("decompression failed: {0}")]
+    Decompress(std::io::Error),
+    #[error("decompressed to {got} bytes, header says {want}")]
+    Size { got: u64, want: u64 },
+    #[error("CRC mismatch (stored {stored:08x}, computed {computed:08x})")]
+    Crc { stored: u32, computed: u32 },
+    #[error("record at chunk byte {0} overruns the chunk")]
+    Overrun(usize),
+    #[error("record at chunk byte {0}: {1}")]
+    Record(usize, mcap::McapError),
+}
+
+/// Larger claims are corruption, not data.
+const MAX_CHUNK_BYTES: u64 = 1 << 30;
+
+/// Decompresses a chunk (output bounded by its header's size, so a corrupt
+/// size cannot allocate) and checks its CRC; all of its records or none.
+fn decode_chunk(body: &[u8]) -> Result<Vec<Record<'static>>, ChunkError> {
+    use std::io::Read;
+    let Record::Chunk { header, data } =
+        mcap::read::parse_record(op::CHUNK, body).map_err(ChunkError::Header)?
+    else {
+        return Err(ChunkError::Header(mcap::McapError::BadIndex));
     };
-    /// Larger claims are corruption, not data (and would be allocated).
-    const MAX_CHUNK_BYTES: u64 = 1 << 30;
-    if header.uncompressed_size > MAX_CHUNK_BYTES {
-        return Err(mcap::McapError::ChunkTooLarge(header.uncompressed_size));
+    let want = header.uncompressed_size;
+    if want > MAX_CHUNK_BYTES {
+        return Err(ChunkError::TooLarge(want));
     }
-    mcap::read::ChunkReader::new(header, &data)?
-        .map(|r| r.map(Record::into_owned))
-        .collect()
+    let mut plain = Vec::new();
+    let limit = want + 1;
+    let read = match header.compression.as_str() {
+        "" => (&data[..]).take(limit).read_to_end(&mut plain),
+        "zstd" => zstd::stream::read::Decoder::with_buffer(&data[..])
+            .and_then(|d| d.take(limit).read_to_end(&mut plain)),
+        "lz4" => lz4::Decoder::new(&data[..]).and_then(|d| d.take(limit).read_to_end(&mut plain)),
+        other => return Err(ChunkError::Compression(other.to_owned())),
+    };
+    read.map_err(ChunkError::Decompress)?;
+    if plain.len() as u64 != want {
+        return Err(ChunkError::Size {
+            got: plain.len() as u64,
+            want,
+        });
+    }
+    if header.uncompressed_crc != 0 {
+        let computed = crc32fast::hash(&plain);
+        if computed != header.uncompressed_crc {
+            return Err(ChunkError::Crc {
+                stored: header.uncompressed_crc,
+                computed,
+            });
+        }
+    }
+    let mut records = Vec::new();
+    let mut pos = 0;
+    while pos < plain.len() {
+        let rest = &plain[pos..];
+        if rest.len() < RECORD_PREFIX {
+            return Err(ChunkError::Overrun(pos));
+        }
+        let len = u64::from_le_bytes(rest[1..RECORD_PREFIX].try_into().unwrap_or_default());
+        let end = usize::try_from(len)
+            .ok()
+            .and_then(|len| len.checked_add(RECORD_PREFIX))
+            .filter(|end| *end <= rest.len())
+            .ok_or(ChunkError::Overrun(pos))?;
+        let record = mcap::read::parse_record(rest[0], &rest[RECORD_PREFIX..end])
+            .map_err(|e| ChunkError::Record(pos, e))?;
+        records.push(record.into_owned());
+        pos += end;
+    }
+    Ok(records)
 }
 
 impl Iterator for Messages<'_> {

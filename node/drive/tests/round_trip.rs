@@ -41,7 +41,11 @@ fn every_message_of_every_type_reads_back_in_log_time_order_with_each_compressio
         let reader = DriveReader::open(&path).unwrap();
         let mut messages = reader.messages(ReadFilter::default());
         let read: Vec<_> = messages.by_ref().collect();
-        assert!(messages.issues().is_clean(), "{compression}: {:?}", messages.issues());
+        assert!(
+            messages.issues().is_clean(),
+            "{compression}: {:?}",
+            messages.issues()
+        );
         assert_eq!(read.len(), written.len(), "{compression}");
         for (r, w) in read.iter().zip(&written) {
             assert_eq!(as_written(r), key(w), "{compression}");
@@ -80,13 +84,23 @@ fn info_counts_topics_times_and_compression_from_the_summary() {
     assert!(lidar.known_type);
     let expected_hz = 20.0 / ((last - T0_NS) as f64 * 1e-9);
     assert!((lidar.rate_hz - expected_hz).abs() < 1e-9);
-    let diag = info.topics.iter().find(|t| t.topic == "/diagnostics").unwrap();
-    assert_eq!((diag.type_name.as_str(), diag.count), ("diagnostic_msgs/msg/DiagnosticArray", 2));
+    let diag = info
+        .topics
+        .iter()
+        .find(|t| t.topic == "/diagnostics")
+        .unwrap();
+    assert_eq!(
+        (diag.type_name.as_str(), diag.count),
+        ("diagnostic_msgs/msg/DiagnosticArray", 2)
+    );
 
     let table = info.to_string();
     assert!(table.contains("Messages:     122"), "{table}");
     assert!(table.contains("/sensing/lidar/top/pointcloud"), "{table}");
-    assert!(table.contains("zstd (") && table.contains("summary section"), "{table}");
+    assert!(
+        table.contains("zstd (") && table.contains("summary section"),
+        "{table}"
+    );
 }
 
 #[test]
@@ -102,7 +116,10 @@ fn info_without_a_summary_scans_and_finds_the_same_figures() {
     let scanned = DriveInfo::read(&cut).unwrap();
     assert!(!scanned.from_summary && scanned.issues.truncated && scanned.issues.scanned);
     assert_eq!(scanned.message_count, full.message_count);
-    assert_eq!((scanned.start_ns, scanned.end_ns), (full.start_ns, full.end_ns));
+    assert_eq!(
+        (scanned.start_ns, scanned.end_ns),
+        (full.start_ns, full.end_ns)
+    );
     assert_eq!(scanned.topics, full.topics);
     assert_eq!(scanned.chunk_count, full.chunk_count);
     assert!(scanned.to_string().contains("warning: truncated file"));
@@ -120,7 +137,11 @@ fn filters_select_topics_and_a_time_window() {
         .messages(ReadFilter::default().with_topics([radar]))
         .map(|m| as_written(&m))
         .collect();
-    let expected: Vec<_> = written.iter().filter(|w| w.topic == radar).map(key).collect();
+    let expected: Vec<_> = written
+        .iter()
+        .filter(|w| w.topic == radar)
+        .map(key)
+        .collect();
     assert_eq!(read, expected);
 
     let (start, duration) = (T0_NS + 1_200_000_000, 500_000_000);
@@ -144,10 +165,18 @@ fn writer_refuses_unknown_types_and_conflicting_topics() {
         fusion_drive::DriveWriter::create(dir.path().join("d.mcap"), WriterConfig::default())
             .unwrap();
     let err = writer.add_topic("/x", "foo_msgs/msg/Bar").unwrap_err();
-    assert!(matches!(err, fusion_drive::DriveError::UnknownType { .. }), "{err}");
+    assert!(
+        matches!(err, fusion_drive::DriveError::UnknownType { .. }),
+        "{err}"
+    );
     let a = writer.add_topic("/x", "radar_msgs/msg/RadarScan").unwrap();
     assert_eq!(writer.add_topic("/x", "radar_msgs/RadarScan").unwrap(), a);
-    let err = writer.add_topic("/x", "sensor_msgs/msg/PointCloud2").unwrap_err();
-    assert!(matches!(err, fusion_drive::DriveError::TopicTypeConflict { .. }), "{err}");
+    let err = writer
+        .add_topic("/x", "sensor_msgs/msg/PointCloud2")
+        .unwrap_err();
+    assert!(
+        matches!(err, fusion_drive::DriveError::TopicTypeConflict { .. }),
+        "{err}"
+    );
     writer.finish().unwrap();
 }

@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use fusion_drive::{DriveWriter, WriterConfig};
+use fusion_msgs::Message;
 use fusion_msgs::autoware_perception_msgs::{ObjectClassification, TrackedObject, TrackedObjects};
 use fusion_msgs::diagnostic_msgs::{DiagnosticArray, DiagnosticStatus, KeyValue};
 use fusion_msgs::radar_msgs::{RadarReturn, RadarScan};
@@ -12,7 +13,6 @@ use fusion_msgs::sensor_msgs::{PointCloud2, PointField};
 use fusion_msgs::std_msgs::Header;
 use fusion_msgs::vision_msgs::{Detection2D, Detection2DArray};
 use fusion_msgs::visualization_msgs::{Marker, MarkerArray};
-use fusion_msgs::Message;
 
 /// One message as written.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -58,7 +58,11 @@ fn cloud(t: u64, i: u64) -> PointCloud2 {
         is_bigendian: false,
         point_step: 12,
         row_step: 12 * points.len() as u32,
-        data: points.iter().flatten().flat_map(|v| v.to_le_bytes()).collect(),
+        data: points
+            .iter()
+            .flatten()
+            .flat_map(|v| v.to_le_bytes())
+            .collect(),
         is_dense: true,
     }
 }
@@ -163,14 +167,56 @@ pub fn write_sample(path: &Path, config: WriterConfig, seconds: u64) -> Vec<Writ
     let mut out = Vec::new();
     for i in 0..seconds * 10 {
         let t = T0_NS + i * 100_000_000;
-        push(&mut writer, &mut out, "/sensing/lidar/top/pointcloud", t, cloud(t, i));
-        push(&mut writer, &mut out, "/sensing/radar/front/scan", t + 1_000, radar(t, i));
-        push(&mut writer, &mut out, "/sensing/camera/front/detections", t + 2_000, camera(t, i));
-        push(&mut writer, &mut out, "/perception/objects", t + 50_000_000, tracked(t, i, "map"));
-        push(&mut writer, &mut out, "/perception/markers", t + 50_000_001, markers(t, i));
-        push(&mut writer, &mut out, "/ground_truth/objects", t + 3_000, tracked(t, i, "map"));
+        push(
+            &mut writer,
+            &mut out,
+            "/sensing/lidar/top/pointcloud",
+            t,
+            cloud(t, i),
+        );
+        push(
+            &mut writer,
+            &mut out,
+            "/sensing/radar/front/scan",
+            t + 1_000,
+            radar(t, i),
+        );
+        push(
+            &mut writer,
+            &mut out,
+            "/sensing/camera/front/detections",
+            t + 2_000,
+            camera(t, i),
+        );
+        push(
+            &mut writer,
+            &mut out,
+            "/perception/objects",
+            t + 50_000_000,
+            tracked(t, i, "map"),
+        );
+        push(
+            &mut writer,
+            &mut out,
+            "/perception/markers",
+            t + 50_000_001,
+            markers(t, i),
+        );
+        push(
+            &mut writer,
+            &mut out,
+            "/ground_truth/objects",
+            t + 3_000,
+            tracked(t, i, "map"),
+        );
         if i % 10 == 0 {
-            push(&mut writer, &mut out, "/diagnostics", t + 60_000_000, diagnostics(t, i));
+            push(
+                &mut writer,
+                &mut out,
+                "/diagnostics",
+                t + 60_000_000,
+                diagnostics(t, i),
+            );
         }
     }
     let summary = writer.finish().unwrap();
