@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Cross-checks fusion-msgs against independent Python implementations
-# (rosbags, mcap-ros2-support), fusion-node's .hlog interval logs against
+# (rosbags, mcap-ros2-support), fusion-drive's MCAP drives against PyPI
+# mcap, mcap-ros2-support and rosbags, fusion-node's .hlog interval logs against
 # hdrhistogram-py, and a running node's TrackedObjects, received with the
 # Python zenoh binding (eclipse-zenoh) and decoded with rosbags, in a
 # virtualenv this script creates.
@@ -36,6 +37,10 @@ FUSION_ORACLE_OUT="$ours" cargo test --quiet -p fusion-msgs --lib dump_encodings
 hlog_dir="$(mktemp -d)"
 FUSION_HLOG_ORACLE_OUT="$hlog_dir" cargo test --quiet -p fusion-node --lib dump_hlog_for_the_python_oracle >/dev/null
 "$py" tests/oracle/hlog_oracle.py "$hlog_dir"
+
+drive_dir="$(mktemp -d)"
+FUSION_DRIVE_ORACLE_OUT="$drive_dir" cargo test --quiet -p fusion-drive --test oracle_dump >/dev/null
+"$py" tests/oracle/mcap_oracle.py "$drive_dir"
 
 # The binary the test build made (a plain `cargo build` resolves other
 # features for wasmtime and zenoh and would build them all again).

@@ -83,9 +83,11 @@ fn radar(t: u64, i: u64) -> RadarScan {
 }
 
 fn camera(t: u64, i: u64) -> Detection2DArray {
-    let mut d = Detection2D::default();
-    d.header = header(t, "camera_front");
-    d.id = format!("det-{i}");
+    let mut d = Detection2D {
+        header: header(t, "camera_front"),
+        id: format!("det-{i}"),
+        ..Detection2D::default()
+    };
     d.bbox.size_x = 32.0;
     d.bbox.size_y = 16.5;
     Detection2DArray {
@@ -111,10 +113,12 @@ fn tracked(t: u64, i: u64, frame: &str) -> TrackedObjects {
 }
 
 fn markers(t: u64, i: u64) -> MarkerArray {
-    let mut m = Marker::default();
-    m.header = header(t, "base_link");
-    m.ns = "tracks".to_owned();
-    m.id = i as i32;
+    let mut m = Marker {
+        header: header(t, "base_link"),
+        ns: "tracks".to_owned(),
+        id: i as i32,
+        ..Marker::default()
+    };
     m.scale.x = 1.0;
     m.color.a = 1.0;
     MarkerArray { markers: vec![m] }
