@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Cross-checks fusion-msgs against independent Python implementations
-# (rosbags, mcap-ros2-support), fusion-node's .hlog interval logs against
-# hdrhistogram-py, fusion-evaluate's tracking metrics against motmetrics,
-# and a running node's TrackedObjects, received with the
+# (rosbags, mcap-ros2-support), fusion-drive's MCAP drives against PyPI
+# mcap, mcap-ros2-support and rosbags, fusion-node's .hlog interval logs
+# against hdrhistogram-py, fusion-evaluate's tracking metrics against
+# motmetrics, and a running node's TrackedObjects, received with the
 # Python zenoh binding (eclipse-zenoh) and decoded with rosbags, in a
 # virtualenv this script creates.
 #
@@ -41,6 +42,10 @@ FUSION_HLOG_ORACLE_OUT="$hlog_dir" cargo test --quiet -p fusion-node --lib dump_
 eval_cases="$(mktemp -d)/eval_cases.json"
 FUSION_EVAL_ORACLE_OUT="$eval_cases" cargo test --quiet -p fusion-evaluate --lib dump_cases_for_the_python_oracle >/dev/null
 "$py" tests/oracle/eval_oracle.py "$eval_cases"
+
+drive_dir="$(mktemp -d)"
+FUSION_DRIVE_ORACLE_OUT="$drive_dir" cargo test --quiet -p fusion-drive --test oracle_dump >/dev/null
+"$py" tests/oracle/mcap_oracle.py "$drive_dir"
 
 # The binary the test build made (a plain `cargo build` resolves other
 # features for wasmtime and zenoh and would build them all again).
