@@ -146,6 +146,17 @@ fn demo_launch(out: &Path) -> Result<Launch, CliError> {
     Ok(launch)
 }
 
+/// The built-in default launch file (`launch/default.toml` as shipped),
+/// writing no logs.
+pub(super) fn default_launch() -> Result<Launch, CliError> {
+    let mut launch = Launch::parse(DEFAULT_LAUNCH, std::path::Path::new("launch/default.toml"))
+        .map_err(|e| CliError::failure(format!("the built-in launch file: {e}")))?;
+    launch.logs.miss_log = None;
+    launch.logs.hlog = None;
+    launch.logs.summary = None;
+    Ok(launch)
+}
+
 fn free_loopback_port() -> std::io::Result<u16> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     Ok(listener.local_addr()?.port())

@@ -6,9 +6,13 @@
 mod check_launch;
 mod compile;
 mod demo;
+mod evaluate;
 mod inspect;
 mod msgs;
+mod progress;
+mod replay;
 mod run;
+mod simulate;
 mod simulate_live;
 mod stats;
 
@@ -69,6 +73,23 @@ enum Command {
     ///
     /// Example: fusion-node run --launch launch/default.toml
     Run(run::RunArgs),
+    /// Simulate a drive of a named scenario and write it to an MCAP file:
+    /// every sensor at its own rate, and the ground truth.
+    ///
+    /// Example: fusion-node simulate --scenario highway --duration 60s --seed 1 -o drive.mcap
+    Simulate(simulate::SimulateArgs),
+    /// Replay a drive: onto zenoh with its recorded timing for a live
+    /// node, or with --offline through the aligner and module here,
+    /// deterministically, into a fused drive.
+    ///
+    /// Example: fusion-node replay drive.mcap --offline -o fused.mcap --frames-log frames.jsonl
+    Replay(replay::ReplayArgs),
+    /// Score a fused drive against its ground truth: CLEAR MOT, IDF1, ID
+    /// switches, precision and recall per class, position and velocity
+    /// RMSE.
+    ///
+    /// Example: fusion-node evaluate fused.mcap
+    Evaluate(evaluate::EvaluateArgs),
     /// Publish simulated sensor data (a highway scene) for a launch file's
     /// sensors, e.g. to drive `run` on the same host.
     ///
@@ -93,6 +114,9 @@ pub fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(args),
         Command::CheckLaunch(args) => check_launch::run(args),
         Command::Run(args) => run::run(args),
+        Command::Simulate(args) => simulate::run(args),
+        Command::Replay(args) => replay::run(args),
+        Command::Evaluate(args) => evaluate::run(args),
         Command::SimulateLive(args) => simulate_live::run(args),
         Command::Stats(args) => stats::run(args),
     };

@@ -18,6 +18,8 @@ use crate::transport;
 /// The simulated LiDAR (`--lidar`), shared with `demo`.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub(super) enum Lidar {
+    /// 16 beams x 360 columns (5 760 rays): small recordings.
+    Sparse,
     /// 32 beams x 720 columns (23 040 rays).
     Small,
     /// 128 beams x 940 columns (120 320 rays), about a VLS-128.
@@ -27,6 +29,11 @@ pub(super) enum Lidar {
 impl Lidar {
     pub(super) fn model(self) -> LidarModel {
         match self {
+            Lidar::Sparse => LidarModel {
+                beams: 16,
+                azimuth_steps: 360,
+                ..LidarModel::small()
+            },
             Lidar::Small => LidarModel::small(),
             Lidar::Vlp128 => LidarModel::vlp128_like(),
         }

@@ -1,0 +1,372 @@
+//! `fusion-node replay`: a recorded drive, published onto zenoh with its
+//! recorded timing for a live node, or (`--offline`) run through the
+//! node's aligner and module with no zenoh and no wall clock.
+
+use std::collections::BTreeMap;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use fusion_drive::{DriveInfo, DriveReader, DriveWriter, ReadFilter, Topic, WriterConfig};
+use fusion_reference::ReferenceModule;
+use zenoh::Wait;
+
+use super::CliError;
+use super::simulate::launch_or_default;
+use crate::launch::{Launch, parse_duration};
+use crate::monitor::MonitorSink;
+use crate::pipeline::{FrameReport, FrameSink};
+use crate::replay::{FrameRunner, Fused, NativeRunner, OfflineReplay};
+use crate::transport::{self, DEFAULT_SHM_POOL_BYTES, SensorPublisher, ShmPool};
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The drive (MCAP).
+    #[arg(value_name = "DRIVE")]
+    drive: PathBuf,
+    /// Run the drive through the aligner and the module here, as fast as
+    /// possible, with no zenoh and no wall clock; needs `-o`.
+    #[arg(long)]
+    offline: bool,
+    /// The launch file (sensors, alignment, module, outputs); the built-in
+    /// default when not given.
+    #[arg(long, value_name = "FILE")]
+    launch: Option<PathBuf>,
+    /// Offline: the MCAP to write (fused objects, inputs and ground truth).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Offline: one JSON line per frame with the stamp of each sensor
+    /// message that went into it.
+    #[arg(long, value_name = "FILE")]
+    frames_log: Option<PathBuf>,
+    /// Offline: write the miss log, latency interval log and summary into
+    /// this directory (else where the launch file says).
+    #[arg(long, value_name = "DIR")]
+    logs: Option<PathBuf>,
+    /// Offline: run the reference module's native build instead of the
+    /// launch file's module (the determinism oracle of the Wasm build).
+    #[arg(long)]
+    native_reference: bool,
+    /// Live: playback speed (2 is twice as fast).
+    #[arg(long, default_value_t = 1.0)]
+    rate: f64,
+    /// Live: start over at the end, until SIGINT or SIGTERM.
+    #[arg(long = "loop")]
+    looped: bool,
+    /// Skip this much of the drive's start, e.g. `5s`.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    start: Option<Duration>,
+    /// Replay only this much, e.g. `10s`.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    duration: Option<Duration>,
+    /// Only these topics (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "TOPICS")]
+    topics: Vec<String>,
+    /// Live: connect to this zenoh endpoint (repeatable), e.g.
+    /// `tcp/127.0.0.1:7447`, with multicast scouting off; else the launch
+    /// file's `[zenoh]`.
+    #[arg(long, value_name = "ENDPOINT")]
+    connect: Vec<String>,
+}
+
+pub fn run(args: ReplayArgs) -> Result<(), CliError> {
+    super::init_logging("warn");
+    let reader = DriveReader::open(&args.drive)
+        .map_err(|e| CliError::usage(format!("{}: {e}", args.drive.display())))?;
+    let info = DriveInfo::of(&reader);
+    let mut filter = ReadFilter {
+        skip_unknown_types: true,
+        ..ReadFilter::default()
+    };
+    let start = info.start_ns + args.start.map_or(0, |d| d.as_nanos() as u64);
+    filter.start_ns = Some(start);
+    filter.end_ns = args
+        .duration
+        .map(|d| start.saturating_add(d.as_nanos() as u64));
+    if !args.topics.is_empty() {
+        filter = filter.with_topics(args.topics.iter().cloned());
+    }
+    let launch = launch_or_default(args.launch.as_ref())?;
+    if args.offline {
+        offline(&args, launch, &reader, filter)
+    } else {
+        live(&args, &launch, &reader, filter)
+    }
+}
+
+fn offline(
+    args: &ReplayArgs,
+    mut launch: Launch,
+    reader: &DriveReader,
+    filter: ReadFilter,
+) -> Result<(), CliError> {
+    let output = args
+        .output
+        .as_ref()
+        .ok_or_else(|| CliError::usage("replay --offline needs -o FILE for the fused drive"))?;
+    if let Some(dir) = &args.logs {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| CliError::failure(format!("cannot create {}: {e}", dir.display())))?;
+        launch.logs.miss_log = Some(dir.join("misses.jsonl"));
+        launch.logs.hlog = Some(dir.join("latency.hlog"));
+        launch.logs.summary = Some(dir.join("summary.txt"));
+    }
+    let module_hash = if args.native_reference {
+        "native:fusion-reference".to_owned()
+    } else {
+        crate::node::module_sha256(&launch).map_err(|e| CliError::usage(e.to_string()))?
+    };
+    let sink = MonitorSink::from_launch(&launch, &module_hash)
+        .map_err(|e| CliError::failure(e.to_string()))?;
+    let exec = Arc::new(AtomicU64::new(0));
+    let sink = Box::new(TimedSink {
+        inner: sink,
+        exec_ns: Arc::clone(&exec),
+    });
+    let frames_log = match &args.frames_log {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .map_err(|e| CliError::failure(format!("cannot create {}: {e}", path.display())))?;
+            Some(Box::new(BufWriter::new(file)) as Box<dyn std::io::Write>)
+        }
+        None => None,
+    };
+    if args.native_reference {
+        let runner = NativeRunner::<ReferenceModule>::new(&launch).map_err(CliError::failure)?;
+        replay_offline(
+            args, output, &launch, reader, filter, runner, sink, frames_log, &exec,
+        )
+    } else {
+        let host = crate::node::load_host(&launch).map_err(|e| CliError::usage(e.to_string()))?;
+        replay_offline(
+            args, output, &launch, reader, filter, host, sink, frames_log, &exec,
+        )
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn replay_offline<R: FrameRunner>(
+    args: &ReplayArgs,
+    output: &Path,
+    launch: &Launch,
+    reader: &DriveReader,
+    filter: ReadFilter,
+    runner: R,
+    sink: Box<dyn FrameSink>,
+    frames_log: Option<Box<dyn std::io::Write>>,
+    exec_ns: &AtomicU64,
+) -> Result<(), CliError> {
+    let failed =
+        |e: fusion_drive::DriveError| CliError::failure(format!("{}: {e}", output.display()));
+    let mut writer = DriveWriter::create(output, WriterConfig::default()).map_err(failed)?;
+    let fused_topic = writer
+        .add_topic(
+            &launch.outputs.tracked_objects,
+            "autoware_perception_msgs/msg/TrackedObjects",
+        )
+        .map_err(failed)?;
+    let sensors: BTreeMap<&str, (u16, &'static str)> = launch
+        .sensors
+        .iter()
+        .map(|s| (s.topic.as_str(), (s.index, s.kind.message_type())))
+        .collect();
+    let mut replay = OfflineReplay::new(launch, runner, sink, frames_log)
+        .map_err(|e| CliError::usage(e.to_string()))?;
+    let mut topics: BTreeMap<(String, String), Topic> = BTreeMap::new();
+    let mut write_error: Option<fusion_drive::DriveError> = None;
+    let mut wrong_type = 0u64;
+    let began = Instant::now();
+    let mut messages = reader.messages(filter);
+    let (mut first, mut last) = (None, 0u64);
+    let span = (reader_span(reader) / 1_000_000_000).max(1);
+    let bar = super::progress::bar(span, "replaying", "s");
+    for message in messages.by_ref() {
+        let t = message.log_time_ns;
+        let t0 = *first.get_or_insert(t);
+        last = t;
+        bar.set_position((t - t0) / 1_000_000_000);
+        let log_time = i64::try_from(t).unwrap_or(i64::MAX);
+        let mut emit = |f: Fused<'_>| {
+            let at = u64::try_from(f.log_time_ns).unwrap_or(0);
+            if let Err(e) = writer.write(fused_topic, at, at, f.bytes) {
+                write_error.get_or_insert(e);
+            }
+        };
+        if let Some(&(index, expected)) = sensors.get(&*message.topic) {
+            if *message.type_name == *expected {
+                replay.feed(index, log_time, &message.data, &mut emit);
+            } else {
+                wrong_type += 1;
+                if wrong_type == 1 {
+                    tracing::warn!(topic = %message.topic, found = %message.type_name, expected, "skipping messages of the wrong type");
+                }
+            }
+        } else {
+            replay.advance_to(log_time, &mut emit);
+        }
+        let key = (message.topic.to_string(), message.type_name.to_string());
+        let topic = match topics.get(&key) {
+            Some(t) => *t,
+            None => {
+                let t = writer.add_topic(&key.0, &key.1).map_err(failed)?;
+                topics.insert(key, t);
+                t
+            }
+        };
+        writer
+            .write(
+                topic,
+                message.log_time_ns,
+                message.publish_time_ns,
+                &message.data,
+            )
+            .map_err(failed)?;
+        if let Some(e) = write_error.take() {
+            return Err(failed(e));
+        }
+    }
+    let (counts, digest) = replay.finish(&mut |f: Fused<'_>| {
+        let at = u64::try_from(f.log_time_ns).unwrap_or(0);
+        if let Err(e) = writer.write(fused_topic, at, at, f.bytes) {
+            write_error.get_or_insert(e);
+        }
+    });
+    if let Some(e) = write_error {
+        return Err(failed(e));
+    }
+    bar.finish_and_clear();
+    writer.finish().map_err(failed)?;
+    let wall = began.elapsed();
+    let drive = Duration::from_nanos(last.saturating_sub(first.unwrap_or(last)));
+    let exec = Duration::from_nanos(exec_ns.load(Ordering::Relaxed));
+    let issues = messages.into_issues();
+    if !issues.is_clean() {
+        eprintln!("warning: {}: {issues}", args.drive.display());
+    }
+    println!(
+        "replay: {} frames, {} published, {} misses",
+        counts.frames, counts.published, counts.misses
+    );
+    println!(
+        "replay: {:.1} s of drive in {:.2} s ({:.1}x real time); the module ran {:.2} s (the rest is {:.0} % of that)",
+        drive.as_secs_f64(),
+        wall.as_secs_f64(),
+        drive.as_secs_f64() / wall.as_secs_f64().max(1e-9),
+        exec.as_secs_f64(),
+        100.0 * wall.saturating_sub(exec).as_secs_f64() / exec.as_secs_f64().max(1e-9),
+    );
+    if counts.bad_stamps + counts.refused + wrong_type > 0 {
+        println!(
+            "replay: skipped {} messages without a readable stamp, {} the aligner refused, {wrong_type} of the wrong type",
+            counts.bad_stamps, counts.refused
+        );
+    }
+    println!("replay: wrote {}", output.display());
+    for (what, path) in [
+        ("miss log", &launch.logs.miss_log),
+        ("latency log", &launch.logs.hlog),
+        ("summary", &launch.logs.summary),
+    ] {
+        if let Some(path) = path {
+            println!("replay: {what} {}", path.display());
+        }
+    }
+    println!("sha256 {digest}");
+    Ok(())
+}
+
+fn reader_span(reader: &DriveReader) -> u64 {
+    DriveInfo::of(reader).duration_ns
+}
+
+/// Passes every report on and adds up the module's execution time.
+struct TimedSink {
+    inner: MonitorSink,
+    exec_ns: Arc<AtomicU64>,
+}
+
+impl FrameSink for TimedSink {
+    fn frame(&mut self, report: &FrameReport) {
+        let ns = (report.stages.module_exec + report.stages.frame_build).as_nanos() as u64;
+        self.exec_ns.fetch_add(ns, Ordering::Relaxed);
+        self.inner.frame(report);
+    }
+
+    fn finish(&mut self) {
+        self.inner.finish();
+    }
+}
+
+/// Publishes the drive's messages with their recorded spacing (divided by
+/// `--rate`), large ones through shared memory.
+fn live(
+    args: &ReplayArgs,
+    launch: &Launch,
+    reader: &DriveReader,
+    filter: ReadFilter,
+) -> Result<(), CliError> {
+    if !(args.rate.is_finite() && args.rate > 0.0) {
+        return Err(CliError::usage(format!(
+            "--rate {} is not a positive number",
+            args.rate
+        )));
+    }
+    let config = if args.connect.is_empty() {
+        transport::config(&launch.zenoh)
+    } else {
+        transport::explicit_peer_config(&[], &args.connect)
+    }
+    .map_err(|e| CliError::usage(e.to_string()))?;
+    let session = transport::open_config(config).map_err(|e| CliError::failure(e.to_string()))?;
+    let pool = ShmPool::new(DEFAULT_SHM_POOL_BYTES).ok().map(Arc::new);
+    let stop = Arc::new(AtomicBool::new(false));
+    let signal = super::stop_signal()?;
+    let flag = Arc::clone(&stop);
+    std::thread::spawn(move || {
+        if signal.recv().is_ok() {
+            flag.store(true, Ordering::Relaxed);
+        }
+    });
+    let mut publishers: BTreeMap<String, SensorPublisher> = BTreeMap::new();
+    let mut published = 0u64;
+    let mut rounds = 0u64;
+    'rounds: loop {
+        let began = Instant::now();
+        let mut first: Option<u64> = None;
+        for message in reader.messages(filter.clone()) {
+            if stop.load(Ordering::Relaxed) {
+                break 'rounds;
+            }
+            let t0 = *first.get_or_insert(message.log_time_ns);
+            let due = Duration::from_secs_f64((message.log_time_ns - t0) as f64 * 1e-9 / args.rate);
+            if let Some(wait) = due.checked_sub(began.elapsed()) {
+                std::thread::sleep(wait);
+            }
+            let publisher = match publishers.get(&*message.topic) {
+                Some(p) => p,
+                None => {
+                    let p = SensorPublisher::declare(&session, &message.topic, pool.clone())
+                        .map_err(|e| CliError::failure(e.to_string()))?;
+                    publishers.entry(message.topic.to_string()).or_insert(p)
+                }
+            };
+            publisher
+                .put(&message.data)
+                .map_err(|e| CliError::failure(e.to_string()))?;
+            published += 1;
+        }
+        rounds += 1;
+        if !args.looped || first.is_none() {
+            break;
+        }
+    }
+    let _ = session.close().wait();
+    eprintln!(
+        "replay: published {published} messages on {} topics ({rounds} passes)",
+        publishers.len()
+    );
+    Ok(())
+}
