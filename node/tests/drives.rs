@@ -1,0 +1,194 @@
+//! Drives end to end, as a user runs them: simulate a scenario to MCAP,
+//! replay it offline (twice, and with the native reference module), and
+//! evaluate the fused drive. Also: a drive cut short replays up to the cut.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn node(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fusion-node"))
+        .args(args)
+        .output()
+        .expect("fusion-node runs")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = node(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "fusion-node {args:?} failed: {stderr}"
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn digest(stdout: &str) -> &str {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("sha256 "))
+        .expect("a digest line")
+}
+
+fn line_with<'a>(stdout: &'a str, prefix: &str) -> &'a str {
+    stdout
+        .lines()
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no `{prefix}` line in {stdout}"))
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn a_simulated_drive_replays_deterministically_and_evaluates() {
+    let dir = tempfile::tempdir().unwrap();
+    let drive = dir.path().join("drive.mcap");
+    let out = ok(&[
+        "simulate",
+        "--scenario",
+        "urban-intersection",
+        "--duration",
+        "4s",
+        "--seed",
+        "5",
+        "--lidar",
+        "sparse",
+        "-o",
+        p(&drive),
+    ]);
+    assert!(out.contains("4 s of urban-intersection (seed 5)"), "{out}");
+    let again = dir.path().join("again.mcap");
+    ok(&[
+        "simulate",
+        "--scenario",
+        "urban-intersection",
+        "--duration",
+        "4s",
+        "--seed",
+        "5",
+        "--lidar",
+        "sparse",
+        "-o",
+        p(&again),
+    ]);
+    assert_eq!(
+        std::fs::read(&drive).unwrap(),
+        std::fs::read(&again).unwrap(),
+        "same seed, same bytes"
+    );
+
+    let replay = |name: &str, extra: &[&str]| {
+        let fused = dir.path().join(name);
+        let frames = dir.path().join(format!("{name}.frames.jsonl"));
+        let logs = dir.path().join(format!("{name}.logs"));
+        let mut args = vec![
+            "replay",
+            p(&drive),
+            "--offline",
+            "-o",
+            p(&fused),
+            "--frames-log",
+            p(&frames),
+            "--logs",
+            p(&logs),
+        ];
+        args.extend_from_slice(extra);
+        let stdout = ok(&args);
+        (stdout, fused, frames, logs)
+    };
+    let (a, fused, frames, logs) = replay("a.mcap", &[]);
+    let (b, _, frames_b, _) = replay("b.mcap", &[]);
+    let (n, ..) = replay("n.mcap", &["--native-reference"]);
+    assert_eq!(digest(&a), digest(&b), "two replays differ");
+    assert_eq!(digest(&a), digest(&n), "the Wasm and native builds differ");
+    assert_eq!(
+        std::fs::read(&frames).unwrap(),
+        std::fs::read(&frames_b).unwrap()
+    );
+    // 10 Hz for 4 s.
+    assert!(
+        line_with(&a, "replay: 40 frames, 40 published, 0 misses").len() > 0,
+        "{a}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&frames).unwrap().lines().count(),
+        40
+    );
+    // The logs of a live run: an interval log and a summary.
+    assert!(
+        std::fs::read_to_string(logs.join("latency.hlog"))
+            .unwrap()
+            .contains("#[StartTime")
+    );
+    assert!(logs.join("summary.txt").exists());
+
+    // The fused drive holds the fused objects, the inputs and the truth.
+    let info = ok(&["info", p(&fused), "--json"]);
+    let info: serde_json::Value = serde_json::from_str(&info).unwrap();
+    let count = |topic: &str| {
+        info["topics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["topic"] == topic)
+            .map(|t| t["count"].as_u64().unwrap())
+    };
+    assert_eq!(count("/fusion/tracked_objects"), Some(40));
+    assert_eq!(count("/ground_truth/objects"), Some(40));
+    assert_eq!(count("/sensors/lidar_top/points"), Some(40));
+
+    let report = ok(&["evaluate", p(&fused), "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    assert_eq!(report["frames"]["evaluated"], 40, "{report}");
+    let overall = &report["overall"];
+    assert!(overall["num_objects"].as_u64().unwrap() > 100, "{report}");
+    assert!(
+        overall["num_matches"].as_u64().unwrap() > 50,
+        "the tracker finds actors: {report}"
+    );
+}
+
+#[test]
+fn a_drive_cut_short_replays_up_to_the_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let drive = dir.path().join("drive.mcap");
+    ok(&[
+        "simulate",
+        "--scenario",
+        "highway",
+        "--duration",
+        "4s",
+        "--seed",
+        "2",
+        "--lidar",
+        "sparse",
+        "-o",
+        p(&drive),
+    ]);
+    let bytes = std::fs::read(&drive).unwrap();
+    let cut = dir.path().join("cut.mcap");
+    std::fs::write(&cut, &bytes[..bytes.len() * 6 / 10]).unwrap();
+    let fused = dir.path().join("fused.mcap");
+    let out = node(&["replay", p(&cut), "--offline", "-o", p(&fused)]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("warning"), "the cut is reported: {stderr}");
+    let frames: u64 = line_with(&stdout, "replay: ")
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (10..40).contains(&frames),
+        "{frames} frames from 60 % of a 40-frame drive"
+    );
+    // Not an MCAP at all: a clear error, exit code 2.
+    let junk = dir.path().join("junk.mcap");
+    std::fs::write(&junk, b"not an mcap file at all").unwrap();
+    let out = node(&["replay", p(&junk), "--offline", "-o", p(&fused)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: "));
+}
