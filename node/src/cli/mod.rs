@@ -6,8 +6,10 @@
 mod check_launch;
 mod compile;
 mod demo;
+mod info;
 mod inspect;
 mod msgs;
+mod record;
 mod run;
 mod simulate_live;
 mod stats;
@@ -60,6 +62,13 @@ enum Command {
     /// verifies it; exit code 1 and the reason when it would be refused. A
     /// valid artifact for another target is described (exit code 0).
     Inspect(inspect::InspectArgs),
+    /// Summarise a recorded drive (`.mcap`): duration, start and end,
+    /// message counts and rates per topic, compression. Read from the
+    /// summary section, or by scanning a truncated file (with a warning).
+    /// Exit code 2 when the file cannot be read or is not MCAP.
+    ///
+    /// Example: fusion-node info drive.mcap --json
+    Info(info::InfoArgs),
     /// Validate a launch file without running it.
     CheckLaunch(check_launch::CheckLaunchArgs),
     /// Run the node: subscribe to the launch file's sensors, fuse each
@@ -69,6 +78,15 @@ enum Command {
     ///
     /// Example: fusion-node run --launch launch/default.toml
     Run(run::RunArgs),
+    /// Record a launch file's topics (its sensors, outputs, /diagnostics
+    /// and /ground_truth/objects) over zenoh to a drive (`.mcap`) that
+    /// Foxglove and `ros2 bag` open. Stops on SIGINT/SIGTERM (or after
+    /// --duration), finishes the file and prints messages and drops per
+    /// topic. A killed recorder leaves a file readable up to its last
+    /// chunk (about a second).
+    ///
+    /// Example: fusion-node record -o drive.mcap --launch launch/default.toml --duration 10s
+    Record(record::RecordArgs),
     /// Publish simulated sensor data (a highway scene) for a launch file's
     /// sensors, e.g. to drive `run` on the same host.
     ///
@@ -90,8 +108,10 @@ pub fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Msgs(cmd) => msgs::run(cmd),
         Command::Compile(args) => compile::run(args),
+        Command::Info(args) => info::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::CheckLaunch(args) => check_launch::run(args),
+        Command::Record(args) => record::run(args),
         Command::Run(args) => run::run(args),
         Command::SimulateLive(args) => simulate_live::run(args),
         Command::Stats(args) => stats::run(args),
