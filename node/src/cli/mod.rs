@@ -7,9 +7,11 @@ mod check_launch;
 mod compile;
 mod demo;
 mod evaluate;
+mod info;
 mod inspect;
 mod msgs;
 mod progress;
+mod record;
 mod replay;
 mod run;
 mod simulate;
@@ -64,6 +66,13 @@ enum Command {
     /// verifies it; exit code 1 and the reason when it would be refused. A
     /// valid artifact for another target is described (exit code 0).
     Inspect(inspect::InspectArgs),
+    /// Summarise a recorded drive (`.mcap`): duration, start and end,
+    /// message counts and rates per topic, compression. Read from the
+    /// summary section, or by scanning a truncated file (with a warning).
+    /// Exit code 2 when the file cannot be read or is not MCAP.
+    ///
+    /// Example: fusion-node info drive.mcap --json
+    Info(info::InfoArgs),
     /// Validate a launch file without running it.
     CheckLaunch(check_launch::CheckLaunchArgs),
     /// Run the node: subscribe to the launch file's sensors, fuse each
@@ -90,6 +99,15 @@ enum Command {
     ///
     /// Example: fusion-node evaluate fused.mcap
     Evaluate(evaluate::EvaluateArgs),
+    /// Record a launch file's topics (its sensors, outputs, /diagnostics
+    /// and /ground_truth/objects) over zenoh to a drive (`.mcap`) that
+    /// Foxglove and `ros2 bag` open. Stops on SIGINT/SIGTERM (or after
+    /// --duration), finishes the file and prints messages and drops per
+    /// topic. A killed recorder leaves a file readable up to its last
+    /// chunk (about a second).
+    ///
+    /// Example: fusion-node record -o drive.mcap --launch launch/default.toml --duration 10s
+    Record(record::RecordArgs),
     /// Publish simulated sensor data (a highway scene) for a launch file's
     /// sensors, e.g. to drive `run` on the same host.
     ///
@@ -111,8 +129,10 @@ pub fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Msgs(cmd) => msgs::run(cmd),
         Command::Compile(args) => compile::run(args),
+        Command::Info(args) => info::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::CheckLaunch(args) => check_launch::run(args),
+        Command::Record(args) => record::run(args),
         Command::Run(args) => run::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Replay(args) => replay::run(args),
