@@ -40,38 +40,31 @@ fn p(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
+/// Simulates 4 s of `scenario` with a sparse LiDAR into `out`.
+fn simulate(scenario: &str, seed: &str, out: &Path) -> String {
+    ok(&[
+        "simulate",
+        "--scenario",
+        scenario,
+        "--duration",
+        "4s",
+        "--seed",
+        seed,
+        "--lidar",
+        "sparse",
+        "-o",
+        p(out),
+    ])
+}
+
 #[test]
 fn a_simulated_drive_replays_deterministically_and_evaluates() {
     let dir = tempfile::tempdir().unwrap();
     let drive = dir.path().join("drive.mcap");
-    let out = ok(&[
-        "simulate",
-        "--scenario",
-        "urban-intersection",
-        "--duration",
-        "4s",
-        "--seed",
-        "5",
-        "--lidar",
-        "sparse",
-        "-o",
-        p(&drive),
-    ]);
+    let out = simulate("urban-intersection", "5", &drive);
     assert!(out.contains("4 s of urban-intersection (seed 5)"), "{out}");
     let again = dir.path().join("again.mcap");
-    ok(&[
-        "simulate",
-        "--scenario",
-        "urban-intersection",
-        "--duration",
-        "4s",
-        "--seed",
-        "5",
-        "--lidar",
-        "sparse",
-        "-o",
-        p(&again),
-    ]);
+    simulate("urban-intersection", "5", &again);
     assert_eq!(
         std::fs::read(&drive).unwrap(),
         std::fs::read(&again).unwrap(),
@@ -150,19 +143,7 @@ fn a_simulated_drive_replays_deterministically_and_evaluates() {
 fn a_drive_cut_short_replays_up_to_the_cut() {
     let dir = tempfile::tempdir().unwrap();
     let drive = dir.path().join("drive.mcap");
-    ok(&[
-        "simulate",
-        "--scenario",
-        "highway",
-        "--duration",
-        "4s",
-        "--seed",
-        "2",
-        "--lidar",
-        "sparse",
-        "-o",
-        p(&drive),
-    ]);
+    simulate("highway", "2", &drive);
     let bytes = std::fs::read(&drive).unwrap();
     let cut = dir.path().join("cut.mcap");
     std::fs::write(&cut, &bytes[..bytes.len() * 6 / 10]).unwrap();

@@ -188,6 +188,33 @@ fn init_logging(default: &str) {
         .try_init();
 }
 
+/// A zenoh session: peers at `connect` (multicast scouting off) when
+/// given, else the launch file's `[zenoh]`.
+fn open_session(
+    zenoh: &crate::launch::Zenoh,
+    connect: &[String],
+) -> Result<zenoh::Session, CliError> {
+    use crate::transport;
+    let config = if connect.is_empty() {
+        transport::config(zenoh)
+    } else {
+        transport::explicit_peer_config(&[], connect)
+    }
+    .map_err(|e| CliError::usage(e.to_string()))?;
+    transport::open_config(config).map_err(|e| CliError::failure(e.to_string()))
+}
+
+/// `--rate` must be a positive number.
+fn positive_rate(rate: f64) -> Result<(), CliError> {
+    if rate.is_finite() && rate > 0.0 {
+        Ok(())
+    } else {
+        Err(CliError::usage(format!(
+            "--rate {rate} is not a positive number"
+        )))
+    }
+}
+
 /// A channel that receives once per SIGINT or SIGTERM.
 fn stop_signal() -> Result<crossbeam_channel::Receiver<()>, CliError> {
     let (tx, rx) = crossbeam_channel::bounded(1);

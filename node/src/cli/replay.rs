@@ -20,7 +20,7 @@ use crate::launch::{Launch, parse_duration};
 use crate::monitor::MonitorSink;
 use crate::pipeline::{FrameReport, FrameSink};
 use crate::replay::{FrameRunner, Fused, NativeRunner, OfflineReplay};
-use crate::transport::{self, DEFAULT_SHM_POOL_BYTES, SensorPublisher, ShmPool};
+use crate::transport::{DEFAULT_SHM_POOL_BYTES, SensorPublisher, ShmPool};
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
@@ -308,19 +308,8 @@ fn live(
     reader: &DriveReader,
     filter: ReadFilter,
 ) -> Result<(), CliError> {
-    if !(args.rate.is_finite() && args.rate > 0.0) {
-        return Err(CliError::usage(format!(
-            "--rate {} is not a positive number",
-            args.rate
-        )));
-    }
-    let config = if args.connect.is_empty() {
-        transport::config(&launch.zenoh)
-    } else {
-        transport::explicit_peer_config(&[], &args.connect)
-    }
-    .map_err(|e| CliError::usage(e.to_string()))?;
-    let session = transport::open_config(config).map_err(|e| CliError::failure(e.to_string()))?;
+    super::positive_rate(args.rate)?;
+    let session = super::open_session(&launch.zenoh, &args.connect)?;
     let pool = ShmPool::new(DEFAULT_SHM_POOL_BYTES).ok().map(Arc::new);
     let stop = Arc::new(AtomicBool::new(false));
     let signal = super::stop_signal()?;

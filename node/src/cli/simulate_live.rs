@@ -13,7 +13,6 @@ use zenoh::Wait;
 use super::CliError;
 use crate::launch::{Launch, parse_duration};
 use crate::simulate::LiveSim;
-use crate::transport;
 
 /// The simulated LiDAR (`--lidar`), shared with `demo`.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -67,19 +66,8 @@ pub struct SimulateLiveArgs {
 pub fn run(args: SimulateLiveArgs) -> Result<(), CliError> {
     super::init_logging("info");
     let launch = Launch::load(&args.launch).map_err(|e| CliError::usage(e.to_string()))?;
-    if !(args.rate.is_finite() && args.rate > 0.0) {
-        return Err(CliError::usage(format!(
-            "--rate {} is not a positive number",
-            args.rate
-        )));
-    }
-    let config = if args.connect.is_empty() {
-        transport::config(&launch.zenoh)
-    } else {
-        transport::explicit_peer_config(&[], &args.connect)
-    }
-    .map_err(|e| CliError::usage(e.to_string()))?;
-    let session = transport::open_config(config).map_err(|e| CliError::failure(e.to_string()))?;
+    super::positive_rate(args.rate)?;
+    let session = super::open_session(&launch.zenoh, &args.connect)?;
     let lidar = args.lidar.model();
     let mut sim = LiveSim::new(
         &session,
