@@ -52,7 +52,10 @@ pub fn launch_topics(launch: &Launch) -> Vec<(String, &'static str)> {
         outputs.tracked_objects.clone(),
         "autoware_perception_msgs/msg/TrackedObjects",
     ));
-    topics.push((outputs.markers.clone(), "visualization_msgs/msg/MarkerArray"));
+    topics.push((
+        outputs.markers.clone(),
+        "visualization_msgs/msg/MarkerArray",
+    ));
     topics.push((
         outputs.diagnostics.clone(),
         "diagnostic_msgs/msg/DiagnosticArray",
@@ -134,7 +137,12 @@ pub fn run(args: RecordArgs) -> Result<(), CliError> {
         .name("record-writer".into())
         .spawn(move || -> Result<WriteSummary, fusion_drive::DriveError> {
             for r in rx {
-                writer.write(handles[r.topic], r.log_time_ns, r.publish_time_ns, &r.payload)?;
+                writer.write(
+                    handles[r.topic],
+                    r.log_time_ns,
+                    r.publish_time_ns,
+                    &r.payload,
+                )?;
             }
             writer.finish()
         })
@@ -147,7 +155,9 @@ pub fn run(args: RecordArgs) -> Result<(), CliError> {
     );
 
     let end = args.duration.map(|d| Instant::now() + d);
-    let wait = end.map_or(Duration::MAX, |end| end.saturating_duration_since(Instant::now()));
+    let wait = end.map_or(Duration::MAX, |end| {
+        end.saturating_duration_since(Instant::now())
+    });
     let signalled = stop.recv_timeout(wait).is_ok();
     // Undeclaring drops the callbacks and their senders: the writer thread
     // then drains the queue, writes the summary and ends.
@@ -175,7 +185,44 @@ pub fn run(args: RecordArgs) -> Result<(), CliError> {
         eprintln!("  {topic:<40} {count:>9} {dropped:>9}");
     }
     if dropped_total > 0 {
-        tracing::warn!(dropped = dropped_total, "messages dropped: the writer fell behind");
+        tracing::warn!(
+            dropped = dropped_total,
+            "messages dropped: the writer fell behind"
+        );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_launch_records_its_sensors_outputs_diagnostics_and_ground_truth() {
+        let launch = Launch::load("../launch/default.toml").unwrap();
+        let topics = launch_topics(&launch);
+        for sensor in &launch.sensors {
+            assert!(topics.contains(&(sensor.topic.clone(), sensor.kind.message_type())));
+        }
+        let has = |topic: &str, ty: &str| topics.iter().any(|(t, y)| t == topic && *y == ty);
+        assert!(has(
+            &launch.outputs.tracked_objects,
+            "autoware_perception_msgs/msg/TrackedObjects"
+        ));
+        assert!(has(
+            &launch.outputs.markers,
+            "visualization_msgs/msg/MarkerArray"
+        ));
+        assert!(has("/diagnostics", "diagnostic_msgs/msg/DiagnosticArray"));
+        assert!(has(
+            GROUND_TRUTH_TOPIC,
+            "autoware_perception_msgs/msg/TrackedObjects"
+        ));
+        // Every type is one fusion-drive can register.
+        assert!(
+            topics
+                .iter()
+                .all(|(_, ty)| fusion_msgs::TypeInfo::find(ty).is_some())
+        );
+    }
 }
