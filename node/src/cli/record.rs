@@ -192,3 +192,37 @@ pub fn run(args: RecordArgs) -> Result<(), CliError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_launch_records_its_sensors_outputs_diagnostics_and_ground_truth() {
+        let launch = Launch::load("../launch/default.toml").unwrap();
+        let topics = launch_topics(&launch);
+        for sensor in &launch.sensors {
+            assert!(topics.contains(&(sensor.topic.clone(), sensor.kind.message_type())));
+        }
+        let has = |topic: &str, ty: &str| topics.iter().any(|(t, y)| t == topic && *y == ty);
+        assert!(has(
+            &launch.outputs.tracked_objects,
+            "autoware_perception_msgs/msg/TrackedObjects"
+        ));
+        assert!(has(
+            &launch.outputs.markers,
+            "visualization_msgs/msg/MarkerArray"
+        ));
+        assert!(has("/diagnostics", "diagnostic_msgs/msg/DiagnosticArray"));
+        assert!(has(
+            GROUND_TRUTH_TOPIC,
+            "autoware_perception_msgs/msg/TrackedObjects"
+        ));
+        // Every type is one fusion-drive can register.
+        assert!(
+            topics
+                .iter()
+                .all(|(_, ty)| fusion_msgs::TypeInfo::find(ty).is_some())
+        );
+    }
+}
