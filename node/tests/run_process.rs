@@ -379,14 +379,15 @@ fn stats_reads_a_running_nodes_counters_and_percentiles() {
     let _ = peer.close().wait();
 }
 
-/// The README's main command, shortened: the node on the built-in default
-/// launch file, fed by the simulator in the same process over loopback
-/// zenoh, prints its status lines and summary, exits 0 and leaves its logs.
-#[test]
-fn demo_runs_the_node_on_the_simulator_and_leaves_its_logs() {
+/// Runs `fusion-node demo ARGS --out DIR` and checks what every demo
+/// shows: a status line a second with frames flowing and objects tracked,
+/// the summary, and the logs left in DIR; returns stdout.
+fn demo(args: &[&str]) -> String {
     let out = tempfile::tempdir().unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_fusion-node"))
-        .args(["demo", "--duration", "3s", "--lidar", "small", "--out"])
+        .arg("demo")
+        .args(args)
+        .arg("--out")
         .arg(out.path())
         .env(
             "FUSION_NODE_CACHE_DIR",
@@ -395,10 +396,9 @@ fn demo_runs_the_node_on_the_simulator_and_leaves_its_logs() {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stdout}\n{stderr}");
-    // A status line a second, with frames flowing and objects tracked.
     let column = |name: &str| -> Vec<u64> {
         stdout
             .lines()
@@ -423,4 +423,32 @@ fn demo_runs_the_node_on_the_simulator_and_leaves_its_logs() {
     }
     let summary = std::fs::read_to_string(out.path().join("summary.txt")).unwrap();
     assert!(summary.contains("EndToEnd"), "{summary}");
+    stdout
+}
+
+/// The README's main command, shortened: the node on the built-in default
+/// launch file, fed the sample drive replayed live in the same process
+/// over loopback zenoh, then scored against the drive's ground truth.
+#[test]
+fn demo_replays_the_sample_drive_into_the_node_and_scores_it() {
+    let stdout = demo(&["--duration", "3s"]);
+    assert!(stdout.contains("fed the drive "), "{stdout}");
+    assert!(
+        stdout.contains("accuracy against the ground truth:"),
+        "{stdout}"
+    );
+    // The evaluation's table: the overall row has a MOTA figure.
+    let all = stdout
+        .lines()
+        .find(|l| l.starts_with("all "))
+        .expect("an overall row");
+    let mota: f64 = all.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(mota > 0.0, "{all}");
+}
+
+/// `demo --simulate`: the live simulator feeds the node instead.
+#[test]
+fn demo_runs_the_node_on_the_simulator_and_leaves_its_logs() {
+    let stdout = demo(&["--simulate", "--duration", "3s", "--lidar", "small"]);
+    assert!(stdout.contains("simulated at 20 Hz"), "{stdout}");
 }

@@ -56,6 +56,10 @@ pub struct ReplayArgs {
     /// Live: start over at the end, until SIGINT or SIGTERM.
     #[arg(long = "loop")]
     looped: bool,
+    /// Live: move every header stamp so that the drive looks recorded now
+    /// (the log times keep their spacing).
+    #[arg(long)]
+    restamp: bool,
     /// Skip this much of the drive's start, e.g. `5s`.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     start: Option<Duration>,
@@ -310,7 +314,6 @@ fn live(
 ) -> Result<(), CliError> {
     super::positive_rate(args.rate)?;
     let session = super::open_session(&launch.zenoh, &args.connect)?;
-    let pool = ShmPool::new(DEFAULT_SHM_POOL_BYTES).ok().map(Arc::new);
     let stop = Arc::new(AtomicBool::new(false));
     let signal = super::stop_signal()?;
     let flag = Arc::clone(&stop);
@@ -319,43 +322,110 @@ fn live(
             flag.store(true, Ordering::Relaxed);
         }
     });
-    let mut publishers: BTreeMap<String, SensorPublisher> = BTreeMap::new();
+    let playback = Playback::declare(&session, &DriveInfo::of(reader), &filter)?;
     let mut published = 0u64;
-    let mut rounds = 0u64;
-    'rounds: loop {
-        let began = Instant::now();
-        let mut first: Option<u64> = None;
-        for message in reader.messages(filter.clone()) {
-            if stop.load(Ordering::Relaxed) {
-                break 'rounds;
-            }
-            let t0 = *first.get_or_insert(message.log_time_ns);
-            let due = Duration::from_secs_f64((message.log_time_ns - t0) as f64 * 1e-9 / args.rate);
-            if let Some(wait) = due.checked_sub(began.elapsed()) {
-                std::thread::sleep(wait);
-            }
-            let publisher = match publishers.get(&*message.topic) {
-                Some(p) => p,
-                None => {
-                    let p = SensorPublisher::declare(&session, &message.topic, pool.clone())
-                        .map_err(|e| CliError::failure(e.to_string()))?;
-                    publishers.entry(message.topic.to_string()).or_insert(p)
-                }
-            };
-            publisher
-                .put(&message.data)
-                .map_err(|e| CliError::failure(e.to_string()))?;
-            published += 1;
-        }
-        rounds += 1;
-        if !args.looped || first.is_none() {
+    let mut passes = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        let n = playback.play(reader, &filter, args.rate, args.restamp, &stop)?;
+        published += n;
+        passes += 1;
+        if !args.looped || n == 0 {
             break;
         }
     }
     let _ = session.close().wait();
     eprintln!(
-        "replay: published {published} messages on {} topics ({rounds} passes)",
-        publishers.len()
+        "replay: published {published} messages on {} topics ({passes} passes)",
+        playback.publishers.len()
     );
     Ok(())
+}
+
+/// A drive's topics as zenoh publishers, large messages through shared
+/// memory, as the sensors' drivers would publish them.
+pub(super) struct Playback {
+    publishers: BTreeMap<String, SensorPublisher>,
+}
+
+impl Playback {
+    /// A publisher for every topic of the drive that `filter` keeps.
+    pub(super) fn declare(
+        session: &zenoh::Session,
+        info: &DriveInfo,
+        filter: &ReadFilter,
+    ) -> Result<Playback, CliError> {
+        let pool = ShmPool::new(DEFAULT_SHM_POOL_BYTES).ok().map(Arc::new);
+        let mut publishers = BTreeMap::new();
+        for topic in &info.topics {
+            if filter
+                .topics
+                .as_ref()
+                .is_some_and(|t| !t.contains(&topic.topic))
+            {
+                continue;
+            }
+            let publisher = SensorPublisher::declare(session, &topic.topic, pool.clone())
+                .map_err(|e| CliError::failure(e.to_string()))?;
+            publishers.insert(topic.topic.clone(), publisher);
+        }
+        Ok(Playback { publishers })
+    }
+
+    /// Whether each of `topics` that the drive has has a subscriber zenoh
+    /// knows of (what is published before that is lost).
+    pub(super) fn matched<'a>(&self, mut topics: impl Iterator<Item = &'a str>) -> bool {
+        topics.all(|t| {
+            self.publishers.get(t).is_none_or(|p| {
+                p.publisher()
+                    .matching_status()
+                    .wait()
+                    .is_ok_and(|s| s.matching())
+            })
+        })
+    }
+
+    /// One pass through the drive at `rate` times its speed, until its end
+    /// or `stop`; with `restamp`, every header stamp is moved so that the
+    /// pass's first message is stamped now (the recording looks live, and
+    /// a looping replay never goes back in time). Returns the messages
+    /// published.
+    pub(super) fn play(
+        &self,
+        reader: &DriveReader,
+        filter: &ReadFilter,
+        rate: f64,
+        restamp: bool,
+        stop: &AtomicBool,
+    ) -> Result<u64, CliError> {
+        // The pass's clock starts here, on both clocks at once.
+        let (began, began_wall_ns) = (Instant::now(), crate::pipeline::wall_clock_ns());
+        let mut first: Option<u64> = None;
+        let mut delta_ns = 0;
+        let mut published = 0;
+        for mut message in reader.messages(filter.clone()) {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let t0 = *first.get_or_insert_with(|| {
+                delta_ns = began_wall_ns - message.log_time_ns as i64;
+                message.log_time_ns
+            });
+            let due = Duration::from_secs_f64((message.log_time_ns - t0) as f64 * 1e-9 / rate);
+            if let Some(wait) = due.checked_sub(began.elapsed()) {
+                std::thread::sleep(wait);
+            }
+            let Some(publisher) = self.publishers.get(&*message.topic) else {
+                continue;
+            };
+            if restamp {
+                // A message without a readable stamp goes out as it is.
+                let _ = crate::pipeline::shift_header_stamp(&mut message.data, delta_ns);
+            }
+            publisher
+                .put(&message.data)
+                .map_err(|e| CliError::failure(e.to_string()))?;
+            published += 1;
+        }
+        Ok(published)
+    }
 }

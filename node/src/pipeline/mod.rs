@@ -44,7 +44,7 @@ pub use intake::{Intake, Message, Offer, SensorCounts};
 pub use report::{
     DroppedSet, FrameReport, FrameSink, Outcome, Recorded, RecordingSink, StageTimes,
 };
-pub use stamp::{STAMP_PREFIX_LEN, StampError, header_stamp_ns};
+pub use stamp::{STAMP_PREFIX_LEN, StampError, header_stamp_ns, shift_header_stamp};
 
 use crate::align::{AlignConfigError, AlignCounters, AlignedSet, Aligner, AlignerConfig};
 use crate::host::ModuleHost;

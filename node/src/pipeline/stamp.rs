@@ -44,6 +44,27 @@ pub fn header_stamp_ns(prefix: &[u8], total_len: usize) -> Result<i64, StampErro
     Ok(i64::from(sec) * 1_000_000_000 + i64::from(nanosec))
 }
 
+/// Moves a CDR message's header stamp by `delta_ns` in place (a replay
+/// that makes a recording look live); the rest of the message is not
+/// touched. Seconds saturate at the `int32` range.
+pub fn shift_header_stamp(message: &mut [u8], delta_ns: i64) -> Result<(), StampError> {
+    let stamp = header_stamp_ns(message, message.len())?;
+    let shifted = stamp.saturating_add(delta_ns);
+    let sec = shifted
+        .div_euclid(1_000_000_000)
+        .clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
+    let nanosec = shifted.rem_euclid(1_000_000_000) as u32;
+    let big_endian = message[1] == 0;
+    let (sec, nanosec) = if big_endian {
+        (sec.to_be_bytes(), nanosec.to_be_bytes())
+    } else {
+        (sec.to_le_bytes(), nanosec.to_le_bytes())
+    };
+    message[4..8].copy_from_slice(&sec);
+    message[8..12].copy_from_slice(&nanosec);
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use fusion_msgs::builtin_interfaces::Time;
@@ -73,6 +94,35 @@ mod tests {
         bytes.extend_from_slice(&(-2i32).to_be_bytes());
         bytes.extend_from_slice(&5u32.to_be_bytes());
         assert_eq!(header_stamp_ns(&bytes, 12), Ok(-1_999_999_995));
+    }
+
+    #[test]
+    fn a_shifted_stamp_reads_back_shifted_and_the_rest_is_untouched() {
+        let mut bytes = fusion_msgs::encode(&header(1_700_000_000, 999_999_999)).unwrap();
+        let tail = bytes[12..].to_vec();
+        shift_header_stamp(&mut bytes, 2).unwrap();
+        assert_eq!(
+            header_stamp_ns(&bytes, bytes.len()),
+            Ok(1_700_000_001_000_000_001)
+        );
+        assert_eq!(bytes[12..], tail[..]);
+        let decoded: Header = fusion_msgs::decode(&bytes).unwrap();
+        assert_eq!(
+            decoded.stamp,
+            Time {
+                sec: 1_700_000_001,
+                nanosec: 1
+            }
+        );
+        let mut big = vec![0, 0, 0, 0];
+        big.extend_from_slice(&1i32.to_be_bytes());
+        big.extend_from_slice(&0u32.to_be_bytes());
+        shift_header_stamp(&mut big, -1).unwrap();
+        assert_eq!(header_stamp_ns(&big, 12), Ok(999_999_999));
+        assert_eq!(
+            shift_header_stamp(&mut [0u8; 3], 1),
+            Err(StampError::TooShort(3))
+        );
     }
 
     #[test]
