@@ -28,6 +28,10 @@ pub struct EvaluateArgs {
     /// A fused object matches a true one within this distance (m).
     #[arg(long, default_value_t = fusion_evaluate::DEFAULT_MATCH_THRESHOLD_M)]
     threshold: f64,
+    /// Score only objects (true and fused) within this distance of the
+    /// vehicle (m, in the horizontal plane): the region the sensors cover.
+    #[arg(long, value_name = "M")]
+    max_range: Option<f64>,
     /// Print JSON instead of tables.
     #[arg(long)]
     json: bool,
@@ -35,11 +39,18 @@ pub struct EvaluateArgs {
 
 pub fn run(args: EvaluateArgs) -> Result<(), CliError> {
     super::init_logging("warn");
-    let hypotheses = frames(&args.fused, &args.topic)?;
-    let truth = frames(
+    let mut hypotheses = frames(&args.fused, &args.topic)?;
+    let mut truth = frames(
         args.ground_truth.as_deref().unwrap_or(&args.fused),
         &args.truth_topic,
     )?;
+    if let Some(range) = args.max_range {
+        for frame in hypotheses.iter_mut().chain(truth.iter_mut()) {
+            frame
+                .objects
+                .retain(|o| o.position[0].hypot(o.position[1]) <= range);
+        }
+    }
     if hypotheses.is_empty() {
         return Err(CliError::usage(format!(
             "{}: no messages on {}",
