@@ -170,3 +170,51 @@ fn a_drive_cut_short_replays_up_to_the_cut() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: "));
 }
+
+#[test]
+fn messages_of_the_wrong_type_on_a_sensor_topic_are_skipped_and_counted() {
+    use fusion_drive::{DriveReader, DriveWriter, ReadFilter, WriterConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let drive = dir.path().join("drive.mcap");
+    simulate("highway", "3", &drive);
+    // The same drive, but what the radar_front topic carries is declared
+    // (and is) a camera's detections.
+    let reader = DriveReader::open(&drive).unwrap();
+    let bad = dir.path().join("bad.mcap");
+    let mut writer = DriveWriter::create(&bad, WriterConfig::default()).unwrap();
+    let mut topics = std::collections::BTreeMap::new();
+    for m in reader.messages(ReadFilter::default()) {
+        let (topic, type_name, data) = if &*m.topic == "/sensors/radar_front/scan" {
+            let camera = reader
+                .messages(ReadFilter::default().with_topics(["/sensors/camera_front/detections"]))
+                .next()
+                .unwrap();
+            (
+                m.topic.to_string(),
+                camera.type_name.to_string(),
+                camera.data,
+            )
+        } else {
+            (m.topic.to_string(), m.type_name.to_string(), m.data)
+        };
+        let t = *topics
+            .entry(topic.clone())
+            .or_insert_with(|| writer.add_topic(&topic, &type_name).unwrap());
+        writer
+            .write(t, m.log_time_ns, m.publish_time_ns, &data)
+            .unwrap();
+    }
+    writer.finish().unwrap();
+    let fused = dir.path().join("fused.mcap");
+    let out = node(&["replay", p(&bad), "--offline", "-o", p(&fused)]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // 4 s of a 20 Hz radar, every one skipped; the frames still run.
+    assert!(stdout.contains(", 80 of the wrong type"), "{stdout}");
+    assert!(stderr.contains("wrong type"), "a warning: {stderr}");
+    assert!(
+        line_with(&stdout, "replay: 40 frames").contains("40 published"),
+        "{stdout}"
+    );
+}
