@@ -6,10 +6,11 @@
 //! live, so the frames, their contents and the module's outputs depend on
 //! the recording alone. Only the module's own execution (and what the
 //! host does around it) is timed for real, so the latency histograms and
-//! the miss log say what the module costs on this machine. A step can be
-//! preempted only when it takes what is left of its budget: near the
-//! deadline that is the one thing that can make two replays differ, and
-//! the miss log says so.
+//! the miss log say what the module costs on this machine. A frame whose
+//! recorded wait used up its whole budget is not run (a `deadline` miss,
+//! as live); otherwise the step is preempted only at the whole budget, so
+//! a module whose steps take nearly the deadline is the one thing that
+//! can make two replays differ, and the miss log says so.
 //!
 //! Every fused output goes into a SHA-256 digest (sequence, trigger stamp,
 //! length and bytes of each), which is the same from run to run and for
@@ -267,7 +268,11 @@ impl<R: FrameRunner> OfflineReplay<R> {
         let result = if remaining.is_zero() {
             Err((MissReason::Deadline, false))
         } else {
-            self.runner.run(remaining, len, &mut |dst| {
+            // Preempted at the whole budget, not at what the recorded wait
+            // left of it: how long a step takes varies from run to run
+            // (a cold first step most), and the outputs must not. A step
+            // that is late only with the wait is a `late` miss instead.
+            self.runner.run(self.budget, len, &mut |dst| {
                 let t = Instant::now();
                 let _ = write_frame(dst, &header, &inputs);
                 frame_build = t.elapsed();

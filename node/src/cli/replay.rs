@@ -46,6 +46,11 @@ pub struct ReplayArgs {
     /// this directory (else where the launch file says).
     #[arg(long, value_name = "DIR")]
     logs: Option<PathBuf>,
+    /// Offline: chunk compression of the fused drive: zstd, lz4 or none
+    /// (lz4 by default: zstd makes a replay of a full-size drive several
+    /// times slower).
+    #[arg(long, default_value = "lz4", value_parser = super::simulate::parse_compression)]
+    compression: fusion_drive::Compression,
     /// Offline: run the reference module's native build instead of the
     /// launch file's module (the determinism oracle of the Wasm build).
     #[arg(long)]
@@ -165,7 +170,11 @@ fn replay_offline<R: FrameRunner>(
 ) -> Result<(), CliError> {
     let failed =
         |e: fusion_drive::DriveError| CliError::failure(format!("{}: {e}", output.display()));
-    let mut writer = DriveWriter::create(output, WriterConfig::default()).map_err(failed)?;
+    let writer_config = WriterConfig {
+        compression: args.compression,
+        ..WriterConfig::default()
+    };
+    let mut writer = DriveWriter::create(output, writer_config).map_err(failed)?;
     let fused_topic = writer
         .add_topic(
             &launch.outputs.tracked_objects,
