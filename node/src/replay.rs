@@ -176,11 +176,12 @@ impl<R: FrameRunner> OfflineReplay<R> {
         &mut self,
         sensor: u16,
         log_time_ns: i64,
-        data: &[u8],
+        data: impl Into<Vec<u8>>,
         emit: &mut dyn FnMut(Fused<'_>),
     ) {
         self.advance_to(log_time_ns, emit);
-        let Ok(stamp_ns) = header_stamp_ns(data, data.len()) else {
+        let data = data.into();
+        let Ok(stamp_ns) = header_stamp_ns(&data, data.len()) else {
             self.counts.bad_stamps += 1;
             return;
         };
@@ -189,7 +190,7 @@ impl<R: FrameRunner> OfflineReplay<R> {
             sensor,
             stamp_ns,
             arrival_ns: self.now_ns,
-            payload: data.to_vec(),
+            payload: data,
         });
         if !matches!(
             admission,

@@ -42,7 +42,7 @@ fn score(messages: &[DriveMessage], launch: &Launch) -> Report {
     for m in messages {
         match m.source {
             Source::Sensor { index, .. } if topics.contains(&index) => {
-                replay.feed(index, m.log_time_ns, &m.data, &mut emit)
+                replay.feed(index, m.log_time_ns, m.data.as_slice(), &mut emit)
             }
             Source::Sensor { .. } => replay.advance_to(m.log_time_ns, &mut emit),
             Source::GroundTruth => truth.push(in_range(&m.data)),

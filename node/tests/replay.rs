@@ -65,7 +65,7 @@ fn replay(scenario: Scenario, seconds: i64, runner: impl FrameRunner) -> Replaye
     };
     for message in Drive::new(config) {
         if let Source::Sensor { index, .. } = message.source {
-            replay.feed(index, message.log_time_ns, &message.data, &mut emit);
+            replay.feed(index, message.log_time_ns, message.data, &mut emit);
         }
     }
     let (counts, digest) = replay.finish(&mut emit);

@@ -202,24 +202,11 @@ fn replay_offline<R: FrameRunner>(
         last = t;
         bar.set_position((t - t0) / 1_000_000_000);
         let log_time = i64::try_from(t).unwrap_or(i64::MAX);
-        let mut emit = |f: Fused<'_>| {
-            let at = u64::try_from(f.log_time_ns).unwrap_or(0);
-            if let Err(e) = writer.write(fused_topic, at, at, f.bytes) {
-                write_error.get_or_insert(e);
-            }
-        };
-        if let Some(&(index, expected)) = sensors.get(&*message.topic) {
-            if *message.type_name == *expected {
-                replay.feed(index, log_time, &message.data, &mut emit);
-            } else {
-                wrong_type += 1;
-                if wrong_type == 1 {
-                    tracing::warn!(topic = %message.topic, found = %message.type_name, expected, "skipping messages of the wrong type");
-                }
-            }
-        } else {
-            replay.advance_to(log_time, &mut emit);
-        }
+        // Frames whose wait ran out before this message come out before it,
+        // so the fused drive stays in log-time order.
+        replay.advance_to(log_time, &mut |f: Fused<'_>| {
+            write_fused(&mut writer, fused_topic, f, &mut write_error)
+        });
         let key = (message.topic.to_string(), message.type_name.to_string());
         let topic = match topics.get(&key) {
             Some(t) => *t,
@@ -237,16 +224,25 @@ fn replay_offline<R: FrameRunner>(
                 &message.data,
             )
             .map_err(failed)?;
+        if let Some(&(index, expected)) = sensors.get(&*message.topic) {
+            if *message.type_name == *expected {
+                // The message moves into the aligner: no copy.
+                replay.feed(index, log_time, message.data, &mut |f: Fused<'_>| {
+                    write_fused(&mut writer, fused_topic, f, &mut write_error)
+                });
+            } else {
+                wrong_type += 1;
+                if wrong_type == 1 {
+                    tracing::warn!(topic = %message.topic, found = %message.type_name, expected, "skipping messages of the wrong type");
+                }
+            }
+        }
         if let Some(e) = write_error.take() {
             return Err(failed(e));
         }
     }
-    let (counts, digest) = replay.finish(&mut |f: Fused<'_>| {
-        let at = u64::try_from(f.log_time_ns).unwrap_or(0);
-        if let Err(e) = writer.write(fused_topic, at, at, f.bytes) {
-            write_error.get_or_insert(e);
-        }
-    });
+    let (counts, digest) = replay
+        .finish(&mut |f: Fused<'_>| write_fused(&mut writer, fused_topic, f, &mut write_error));
     if let Some(e) = write_error {
         return Err(failed(e));
     }
@@ -289,6 +285,20 @@ fn replay_offline<R: FrameRunner>(
     }
     println!("sha256 {digest}");
     Ok(())
+}
+
+/// Writes a fused output at the time it was released; keeps the first
+/// error for the caller.
+fn write_fused(
+    writer: &mut DriveWriter,
+    topic: Topic,
+    fused: Fused<'_>,
+    error: &mut Option<fusion_drive::DriveError>,
+) {
+    let at = u64::try_from(fused.log_time_ns).unwrap_or(0);
+    if let Err(e) = writer.write(topic, at, at, fused.bytes) {
+        error.get_or_insert(e);
+    }
 }
 
 fn reader_span(reader: &DriveReader) -> u64 {
