@@ -536,3 +536,75 @@ fn live_replay_publishes_the_chosen_topics_at_the_chosen_rate() {
             .all(|(_, s, _)| (now - s).abs() < 60_000_000_000)
     );
 }
+
+/// `record` writes what a sensor publisher sends; a recorder killed with
+/// SIGKILL leaves a file that `info` and `replay` still read, up to its last
+/// chunk, and a recorder stopped by `--duration` a finished one.
+#[test]
+fn record_keeps_what_it_received_even_when_killed() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let launch_path = loopback_launch(dir.path(), port);
+    let launch = Launch::load(&launch_path).unwrap();
+    let record = |out: &Path, extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_fusion-node"))
+            .args(["record", "--launch"])
+            .arg(&launch_path)
+            .arg("-o")
+            .arg(out)
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let info = |path: &Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_fusion-node"))
+            .arg("info")
+            .arg(path)
+            .arg("--json")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let lidar = json["topics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["topic"] == "/sensors/lidar_top/points")
+            .map_or(0, |t| t["count"].as_u64().unwrap());
+        (lidar, String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+
+    // Stopped by --duration: a finished file with what was sent.
+    let finished = dir.path().join("finished.mcap");
+    let mut recorder = record(&finished, &["--duration", "4s", "--compression", "lz4"]);
+    let peer = connected_session(port);
+    feed(&peer, &launch, Duration::from_secs(2));
+    let status = wait_exit(&mut recorder, Duration::from_secs(20)).expect("stops after --duration");
+    assert!(status.success());
+    let (lidar, warnings) = info(&finished);
+    assert!(
+        (30..=41).contains(&lidar),
+        "{lidar} of about 40 LiDAR scans"
+    );
+    assert!(warnings.is_empty(), "{warnings}");
+    let _ = peer.close().wait();
+
+    // Killed: the chunks it wrote (one a second) are still there.
+    let killed = dir.path().join("killed.mcap");
+    let mut recorder = record(&killed, &[]);
+    let peer = connected_session(port);
+    feed(&peer, &launch, Duration::from_secs(3));
+    recorder.kill().unwrap();
+    let _ = recorder.wait();
+    let _ = peer.close().wait();
+    let (lidar, warnings) = info(&killed);
+    assert!(lidar >= 20, "{lidar} LiDAR scans survived the kill");
+    assert!(warnings.contains("truncated"), "{warnings}");
+}
