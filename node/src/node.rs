@@ -140,13 +140,25 @@ pub fn limits(launch: &Launch) -> Limits {
 /// hand); a `.wasm` goes through the compile cache when there is a cache
 /// directory, else it is compiled in memory.
 pub fn load_host(launch: &Launch) -> Result<ModuleHost, NodeError> {
+    load_host_with(launch, limits(launch))
+}
+
+/// [`load_host`] for offline replay: steps are preempted only once they
+/// run away ([`crate::replay::RUNAWAY_LIMIT`]), so that how busy the
+/// machine is cannot change the outputs; late steps are logged instead.
+pub fn load_host_for_replay(launch: &Launch) -> Result<ModuleHost, NodeError> {
+    let mut limits = limits(launch);
+    limits.step_deadline = limits.step_deadline.max(crate::replay::RUNAWAY_LIMIT);
+    load_host_with(launch, limits)
+}
+
+fn load_host_with(launch: &Launch, limits: Limits) -> Result<ModuleHost, NodeError> {
     let path = launch.module.source.path();
     let host_error = |source| NodeError::Host {
         path: path.clone(),
         source,
     };
     let engine = crate::host::engine().map_err(host_error)?;
-    let limits = limits(launch);
     let mut host = if launch.module.source.is_precompiled() {
         let loaded =
             artifact::load(&engine, &path, None).map_err(|source| NodeError::Artifact {

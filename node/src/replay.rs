@@ -8,9 +8,10 @@
 //! host does around it) is timed for real, so the latency histograms and
 //! the miss log say what the module costs on this machine. A frame whose
 //! recorded wait used up its whole budget is not run (a `deadline` miss,
-//! as live); otherwise the step is preempted only at the whole budget, so
-//! a module whose steps take nearly the deadline is the one thing that
-//! can make two replays differ, and the miss log says so.
+//! as live). A step that runs past the budget is not preempted, as it
+//! would be live, but logged as a `late` miss with its output kept: a
+//! machine busier than usual must not change what a replay computes. Only
+//! a runaway step, past [`RUNAWAY_LIMIT`], is stopped.
 //!
 //! Every fused output goes into a SHA-256 digest (sequence, trigger stamp,
 //! length and bytes of each), which is the same from run to run and for
@@ -27,6 +28,10 @@ use crate::align::{Admission, AlignConfigError, AlignedSet, Aligner, MAX_SENSORS
 use crate::host::{MissReason, ModuleHost};
 use crate::launch::Launch;
 use crate::pipeline::{FrameReport, FrameSink, Outcome, StageTimes, header_stamp_ns, span};
+
+/// Offline, a step is preempted only after this long (or the budget, if
+/// longer): it has run away.
+pub const RUNAWAY_LIMIT: Duration = Duration::from_secs(1);
 
 /// Something that runs frames: the module host, or a module's native build.
 pub trait FrameRunner {
@@ -269,15 +274,16 @@ impl<R: FrameRunner> OfflineReplay<R> {
         let result = if remaining.is_zero() {
             Err((MissReason::Deadline, false))
         } else {
-            // Preempted at the whole budget, not at what the recorded wait
-            // left of it: how long a step takes varies from run to run
-            // (a cold first step most), and the outputs must not. A step
-            // that is late only with the wait is a `late` miss instead.
-            self.runner.run(self.budget, len, &mut |dst| {
-                let t = Instant::now();
-                let _ = write_frame(dst, &header, &inputs);
-                frame_build = t.elapsed();
-            })
+            // How long a step takes varies from run to run (a cold first
+            // step, a busy machine), and the outputs must not: a step over
+            // budget is a `late` miss in the log, and only a runaway one
+            // is preempted.
+            self.runner
+                .run(RUNAWAY_LIMIT.max(self.budget), len, &mut |dst| {
+                    let t = Instant::now();
+                    let _ = write_frame(dst, &header, &inputs);
+                    frame_build = t.elapsed();
+                })
         };
         let module_exec = start.elapsed().saturating_sub(frame_build);
         let publish_start = Instant::now();

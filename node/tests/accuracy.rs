@@ -33,7 +33,7 @@ fn in_range(bytes: &[u8]) -> Frame {
 /// The drive's messages through `launch`'s sensors and module, scored
 /// against the drive's ground truth.
 fn score(messages: &[DriveMessage], launch: &Launch) -> Report {
-    let host = fusion_node::node::load_host(launch).unwrap();
+    let host = fusion_node::node::load_host_for_replay(launch).unwrap();
     let mut replay =
         OfflineReplay::new(launch, host, Box::new(RecordingSink::new()), None).unwrap();
     let (mut fused, mut truth) = (Vec::new(), Vec::new());

@@ -83,7 +83,7 @@ fn replay(scenario: Scenario, seconds: i64, runner: impl FrameRunner) -> Replaye
 }
 
 fn wasm() -> fusion_node::host::ModuleHost {
-    fusion_node::node::load_host(&launch()).unwrap()
+    fusion_node::node::load_host_for_replay(&launch()).unwrap()
 }
 
 fn native() -> NativeRunner<ReferenceModule> {

@@ -149,7 +149,8 @@ fn offline(
             args, output, &launch, reader, filter, runner, sink, frames_log, &exec,
         )
     } else {
-        let host = crate::node::load_host(&launch).map_err(|e| CliError::usage(e.to_string()))?;
+        let host = crate::node::load_host_for_replay(&launch)
+            .map_err(|e| CliError::usage(e.to_string()))?;
         replay_offline(
             args, output, &launch, reader, filter, host, sink, frames_log, &exec,
         )
@@ -181,6 +182,17 @@ fn replay_offline<R: FrameRunner>(
             "autoware_perception_msgs/msg/TrackedObjects",
         )
         .map_err(failed)?;
+    // Every topic is registered up front, so the writer can run on its own
+    // thread (and core) from here on.
+    let mut topics: BTreeMap<(String, String), Topic> = BTreeMap::new();
+    for t in DriveInfo::of(reader).topics {
+        let wanted = filter.topics.as_ref().is_none_or(|w| w.contains(&t.topic));
+        if t.known_type && wanted && t.topic != launch.outputs.tracked_objects {
+            let topic = writer.add_topic(&t.topic, &t.type_name).map_err(failed)?;
+            topics.insert((t.topic, t.type_name), topic);
+        }
+    }
+    let writer = WriterThread::spawn(writer);
     let sensors: BTreeMap<&str, (u16, &'static str)> = launch
         .sensors
         .iter()
@@ -188,8 +200,6 @@ fn replay_offline<R: FrameRunner>(
         .collect();
     let mut replay = OfflineReplay::new(launch, runner, sink, frames_log)
         .map_err(|e| CliError::usage(e.to_string()))?;
-    let mut topics: BTreeMap<(String, String), Topic> = BTreeMap::new();
-    let mut write_error: Option<fusion_drive::DriveError> = None;
     let mut wrong_type = 0u64;
     let began = Instant::now();
     let mut messages = reader.messages(filter);
@@ -204,31 +214,21 @@ fn replay_offline<R: FrameRunner>(
         let log_time = i64::try_from(t).unwrap_or(i64::MAX);
         // Frames whose wait ran out before this message come out before it,
         // so the fused drive stays in log-time order.
-        replay.advance_to(log_time, &mut |f: Fused<'_>| {
-            write_fused(&mut writer, fused_topic, f, &mut write_error)
-        });
+        replay.advance_to(log_time, &mut |f: Fused<'_>| writer.fused(fused_topic, f));
         let key = (message.topic.to_string(), message.type_name.to_string());
-        let topic = match topics.get(&key) {
-            Some(t) => *t,
-            None => {
-                let t = writer.add_topic(&key.0, &key.1).map_err(failed)?;
-                topics.insert(key, t);
-                t
-            }
-        };
-        writer
-            .write(
+        if let Some(&topic) = topics.get(&key) {
+            writer.send(
                 topic,
                 message.log_time_ns,
                 message.publish_time_ns,
-                &message.data,
-            )
-            .map_err(failed)?;
+                message.data.clone(),
+            );
+        }
         if let Some(&(index, expected)) = sensors.get(&*message.topic) {
             if *message.type_name == *expected {
-                // The message moves into the aligner: no copy.
+                // The message moves into the aligner.
                 replay.feed(index, log_time, message.data, &mut |f: Fused<'_>| {
-                    write_fused(&mut writer, fused_topic, f, &mut write_error)
+                    writer.fused(fused_topic, f)
                 });
             } else {
                 wrong_type += 1;
@@ -237,17 +237,13 @@ fn replay_offline<R: FrameRunner>(
                 }
             }
         }
-        if let Some(e) = write_error.take() {
-            return Err(failed(e));
+        if writer.stopped() {
+            break;
         }
     }
-    let (counts, digest) = replay
-        .finish(&mut |f: Fused<'_>| write_fused(&mut writer, fused_topic, f, &mut write_error));
-    if let Some(e) = write_error {
-        return Err(failed(e));
-    }
+    let (counts, digest) = replay.finish(&mut |f: Fused<'_>| writer.fused(fused_topic, f));
     bar.finish_and_clear();
-    writer.finish().map_err(failed)?;
+    writer.finish(output).map_err(failed)?;
     let wall = began.elapsed();
     let drive = Duration::from_nanos(last.saturating_sub(first.unwrap_or(last)));
     let exec = Duration::from_nanos(exec_ns.load(Ordering::Relaxed));
@@ -287,17 +283,61 @@ fn replay_offline<R: FrameRunner>(
     Ok(())
 }
 
-/// Writes a fused output at the time it was released; keeps the first
-/// error for the caller.
-fn write_fused(
-    writer: &mut DriveWriter,
-    topic: Topic,
-    fused: Fused<'_>,
-    error: &mut Option<fusion_drive::DriveError>,
-) {
-    let at = u64::try_from(fused.log_time_ns).unwrap_or(0);
-    if let Err(e) = writer.write(topic, at, at, fused.bytes) {
-        error.get_or_insert(e);
+/// A message to write: topic, log time, publish time, CDR bytes.
+type Queued = (Topic, u64, u64, Vec<u8>);
+
+/// A drive writer on its own thread, so that compressing and writing the
+/// fused drive runs beside the replay rather than in it.
+struct WriterThread {
+    messages: Option<crossbeam_channel::Sender<Queued>>,
+    thread: Option<std::thread::JoinHandle<Result<DriveWriter, fusion_drive::DriveError>>>,
+}
+
+impl WriterThread {
+    fn spawn(mut writer: DriveWriter) -> Self {
+        let (tx, rx) = crossbeam_channel::bounded::<Queued>(64);
+        let thread = std::thread::spawn(move || {
+            for (topic, log_time, publish_time, data) in rx {
+                writer.write(topic, log_time, publish_time, &data)?;
+            }
+            Ok(writer)
+        });
+        WriterThread {
+            messages: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// Queues a message; dropped if the writer has failed (`finish` says
+    /// why).
+    fn send(&self, topic: Topic, log_time_ns: u64, publish_time_ns: u64, data: Vec<u8>) {
+        if let Some(tx) = &self.messages {
+            let _ = tx.send((topic, log_time_ns, publish_time_ns, data));
+        }
+    }
+
+    /// Queues a fused output at the time it was released.
+    fn fused(&self, topic: Topic, fused: Fused<'_>) {
+        let at = u64::try_from(fused.log_time_ns).unwrap_or(0);
+        self.send(topic, at, at, fused.bytes.to_vec());
+    }
+
+    /// Whether the writer has stopped (on an error).
+    fn stopped(&self) -> bool {
+        self.thread.as_ref().is_none_or(|t| t.is_finished())
+    }
+
+    /// Writes what is queued and finishes the file.
+    fn finish(mut self, path: &Path) -> Result<(), fusion_drive::DriveError> {
+        drop(self.messages.take());
+        match self.thread.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(Ok(writer))) => writer.finish().map(drop),
+            Some(Ok(Err(e))) => Err(e),
+            _ => Err(fusion_drive::DriveError::Io {
+                path: path.to_owned(),
+                source: std::io::Error::other("the writer thread panicked"),
+            }),
+        }
     }
 }
 
