@@ -434,7 +434,7 @@ fn demo_replays_the_sample_drive_into_the_node_and_scores_it() {
     let stdout = demo(&["--duration", "3s"]);
     assert!(stdout.contains("fed the drive "), "{stdout}");
     assert!(
-        stdout.contains("accuracy against the ground truth:"),
+        stdout.contains("accuracy against the ground truth, within 80 m:"),
         "{stdout}"
     );
     // The evaluation's table: the overall row has a MOTA figure.

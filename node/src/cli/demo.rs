@@ -33,6 +33,8 @@ use crate::transport::{self, explicit_peer_config, open_config};
 /// The launch file the demo runs: `launch/default.toml` as shipped.
 const DEFAULT_LAUNCH: &str = include_str!("../../../launch/default.toml");
 const TICK: Duration = Duration::from_secs(1);
+/// Objects farther than this from the vehicle are not scored (m).
+const EVALUATION_RANGE_M: f64 = 80.0;
 const SENSOR_RATE_HZ: f64 = 20.0;
 
 /// The sample drive the demo replays, where a source checkout has it.
@@ -305,7 +307,13 @@ impl Outputs {
         let take = |m: &Mutex<Vec<Frame>>| {
             std::mem::take(&mut *m.lock().unwrap_or_else(PoisonError::into_inner))
         };
-        let (fused, truth) = (take(&self.fused), take(&self.truth));
+        let (mut fused, mut truth) = (take(&self.fused), take(&self.truth));
+        // Where the sensors see, as ACCURACY.md scores.
+        for frame in fused.iter_mut().chain(truth.iter_mut()) {
+            frame
+                .objects
+                .retain(|o| o.position[0].hypot(o.position[1]) <= EVALUATION_RANGE_M);
+        }
         if fused.is_empty() || truth.is_empty() {
             println!(
                 "accuracy: nothing to evaluate ({} outputs, {} ground-truth messages)",
@@ -315,7 +323,9 @@ impl Outputs {
             return;
         }
         match evaluate(truth, fused, &EvalConfig::default()) {
-            Ok(report) => print!("accuracy against the ground truth:\n{report}"),
+            Ok(report) => print!(
+                "accuracy against the ground truth, within {EVALUATION_RANGE_M} m:\n{report}"
+            ),
             Err(e) => println!("accuracy: {e}"),
         }
     }
