@@ -24,9 +24,7 @@ fn launch(name: &str) -> Launch {
 
 fn in_range(bytes: &[u8]) -> Frame {
     let mut frame = Frame::from_msg(&fusion_msgs::decode::<TrackedObjects>(bytes).unwrap());
-    frame
-        .objects
-        .retain(|o| o.position[0].hypot(o.position[1]) <= RANGE_M);
+    frame.retain_within(RANGE_M);
     frame
 }
 

@@ -40,6 +40,13 @@ impl Frame {
             objects: msg.objects.iter().map(ObjectState::from_msg).collect(),
         }
     }
+
+    /// Keeps only the objects within `range_m` of the frame's origin in
+    /// the horizontal plane (the region the sensors cover).
+    pub fn retain_within(&mut self, range_m: f64) {
+        self.objects
+            .retain(|o| o.position[0].hypot(o.position[1]) <= range_m);
+    }
 }
 
 impl ObjectState {

@@ -230,8 +230,7 @@ pub fn run(args: DemoArgs) -> Result<(), CliError> {
 fn demo_launch(out: &Path) -> Result<Launch, CliError> {
     std::fs::create_dir_all(out)
         .map_err(|e| CliError::failure(format!("cannot create {}: {e}", out.display())))?;
-    let mut launch = Launch::parse(DEFAULT_LAUNCH, &out.join("default.toml"))
-        .map_err(|e| CliError::failure(format!("the built-in launch file: {e}")))?;
+    let mut launch = default_launch()?;
     launch.logs.miss_log = Some(out.join("misses.jsonl"));
     launch.logs.hlog = Some(out.join("latency.hlog"));
     launch.logs.summary = Some(out.join("summary.txt"));
@@ -310,9 +309,7 @@ impl Outputs {
         let (mut fused, mut truth) = (take(&self.fused), take(&self.truth));
         // Where the sensors see, as ACCURACY.md scores.
         for frame in fused.iter_mut().chain(truth.iter_mut()) {
-            frame
-                .objects
-                .retain(|o| o.position[0].hypot(o.position[1]) <= EVALUATION_RANGE_M);
+            frame.retain_within(EVALUATION_RANGE_M);
         }
         if fused.is_empty() || truth.is_empty() {
             println!(

@@ -46,9 +46,7 @@ pub fn run(args: EvaluateArgs) -> Result<(), CliError> {
     )?;
     if let Some(range) = args.max_range {
         for frame in hypotheses.iter_mut().chain(truth.iter_mut()) {
-            frame
-                .objects
-                .retain(|o| o.position[0].hypot(o.position[1]) <= range);
+            frame.retain_within(range);
         }
     }
     if hypotheses.is_empty() {

@@ -46,10 +46,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the node on the default launch file, fed live by the simulator,
-    /// all in this process on loopback zenoh (no router, nothing else
-    /// installed); print a status line a second, then the summary and
-    /// where the logs are.
+    /// Run the node on the default launch file, fed the sample drive
+    /// replayed live (or, with --simulate, the live simulator), all in this
+    /// process on loopback zenoh (no router, nothing else installed); print
+    /// a status line a second, then the summary, the tracking accuracy
+    /// against the drive's ground truth and where the logs are.
     ///
     /// Example: fusion-node demo --duration 20s
     Demo(demo::DemoArgs),

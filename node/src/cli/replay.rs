@@ -49,7 +49,7 @@ pub struct ReplayArgs {
     /// Offline: chunk compression of the fused drive: zstd, lz4 or none
     /// (lz4 by default: zstd makes a replay of a full-size drive several
     /// times slower).
-    #[arg(long, default_value = "lz4", value_parser = super::simulate::parse_compression)]
+    #[arg(long, value_name = "CODEC", default_value = "lz4")]
     compression: fusion_drive::Compression,
     /// Offline: run the reference module's native build instead of the
     /// launch file's module (the determinism oracle of the Wasm build).
@@ -99,19 +99,27 @@ pub fn run(args: ReplayArgs) -> Result<(), CliError> {
         filter = filter.with_topics(args.topics.iter().cloned());
     }
     let launch = launch_or_default(args.launch.as_ref())?;
+    let drive = Drive {
+        reader,
+        info,
+        filter,
+    };
     if args.offline {
-        offline(&args, launch, &reader, filter)
+        offline(&args, launch, &drive)
     } else {
-        live(&args, &launch, &reader, filter)
+        live(&args, &launch, &drive)
     }
 }
 
-fn offline(
-    args: &ReplayArgs,
-    mut launch: Launch,
-    reader: &DriveReader,
+/// The drive being replayed: its reader, its summary (read once: without a
+/// summary section it takes a scan of the whole file) and what to replay.
+struct Drive {
+    reader: DriveReader,
+    info: DriveInfo,
     filter: ReadFilter,
-) -> Result<(), CliError> {
+}
+
+fn offline(args: &ReplayArgs, mut launch: Launch, drive: &Drive) -> Result<(), CliError> {
     let output = args
         .output
         .as_ref()
@@ -146,14 +154,12 @@ fn offline(
     if args.native_reference {
         let runner = NativeRunner::<ReferenceModule>::new(&launch).map_err(CliError::failure)?;
         replay_offline(
-            args, output, &launch, reader, filter, runner, sink, frames_log, &exec,
+            args, output, &launch, drive, runner, sink, frames_log, &exec,
         )
     } else {
         let host = crate::node::load_host_for_replay(&launch)
             .map_err(|e| CliError::usage(e.to_string()))?;
-        replay_offline(
-            args, output, &launch, reader, filter, host, sink, frames_log, &exec,
-        )
+        replay_offline(args, output, &launch, drive, host, sink, frames_log, &exec)
     }
 }
 
@@ -162,8 +168,7 @@ fn replay_offline<R: FrameRunner>(
     args: &ReplayArgs,
     output: &Path,
     launch: &Launch,
-    reader: &DriveReader,
-    filter: ReadFilter,
+    drive: &Drive,
     runner: R,
     sink: Box<dyn FrameSink>,
     frames_log: Option<Box<dyn std::io::Write>>,
@@ -185,11 +190,15 @@ fn replay_offline<R: FrameRunner>(
     // Every topic is registered up front, so the writer can run on its own
     // thread (and core) from here on.
     let mut topics: BTreeMap<(String, String), Topic> = BTreeMap::new();
-    for t in DriveInfo::of(reader).topics {
-        let wanted = filter.topics.as_ref().is_none_or(|w| w.contains(&t.topic));
+    for t in &drive.info.topics {
+        let wanted = drive
+            .filter
+            .topics
+            .as_ref()
+            .is_none_or(|w| w.contains(&t.topic));
         if t.known_type && wanted && t.topic != launch.outputs.tracked_objects {
             let topic = writer.add_topic(&t.topic, &t.type_name).map_err(failed)?;
-            topics.insert((t.topic, t.type_name), topic);
+            topics.insert((t.topic.clone(), t.type_name.clone()), topic);
         }
     }
     let writer = WriterThread::spawn(writer);
@@ -202,9 +211,9 @@ fn replay_offline<R: FrameRunner>(
         .map_err(|e| CliError::usage(e.to_string()))?;
     let mut wrong_type = 0u64;
     let began = Instant::now();
-    let mut messages = reader.messages(filter);
+    let mut messages = drive.reader.messages(drive.filter.clone());
     let (mut first, mut last) = (None, 0u64);
-    let span = (reader_span(reader) / 1_000_000_000).max(1);
+    let span = (drive.info.duration_ns / 1_000_000_000).max(1);
     let bar = super::progress::bar(span, "replaying", "s");
     for message in messages.by_ref() {
         let t = message.log_time_ns;
@@ -341,10 +350,6 @@ impl WriterThread {
     }
 }
 
-fn reader_span(reader: &DriveReader) -> u64 {
-    DriveInfo::of(reader).duration_ns
-}
-
 /// Passes every report on and adds up the module's execution time.
 struct TimedSink {
     inner: MonitorSink,
@@ -365,12 +370,7 @@ impl FrameSink for TimedSink {
 
 /// Publishes the drive's messages with their recorded spacing (divided by
 /// `--rate`), large ones through shared memory.
-fn live(
-    args: &ReplayArgs,
-    launch: &Launch,
-    reader: &DriveReader,
-    filter: ReadFilter,
-) -> Result<(), CliError> {
+fn live(args: &ReplayArgs, launch: &Launch, drive: &Drive) -> Result<(), CliError> {
     super::positive_rate(args.rate)?;
     let session = super::open_session(&launch.zenoh, &args.connect)?;
     let stop = Arc::new(AtomicBool::new(false));
@@ -381,11 +381,11 @@ fn live(
             flag.store(true, Ordering::Relaxed);
         }
     });
-    let playback = Playback::declare(&session, &DriveInfo::of(reader), &filter)?;
+    let playback = Playback::declare(&session, &drive.info, &drive.filter)?;
     let mut published = 0u64;
     let mut passes = 0u64;
     while !stop.load(Ordering::Relaxed) {
-        let n = playback.play(reader, &filter, args.rate, args.restamp, &stop)?;
+        let n = playback.play(&drive.reader, &drive.filter, args.rate, args.restamp, &stop)?;
         published += n;
         passes += 1;
         if !args.looped || n == 0 {

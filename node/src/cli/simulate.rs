@@ -37,7 +37,7 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 10.0)]
     lidar_hz: f64,
     /// Chunk compression: zstd, lz4 or none.
-    #[arg(long, default_value = "zstd", value_parser = parse_compression)]
+    #[arg(long, value_name = "CODEC", default_value = "zstd")]
     compression: Compression,
 }
 
@@ -46,17 +46,6 @@ fn parse_scenario(name: &str) -> Result<Scenario, String> {
         let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
         format!("unknown scenario `{name}`; one of {}", names.join(", "))
     })
-}
-
-pub(super) fn parse_compression(name: &str) -> Result<Compression, String> {
-    match name {
-        "zstd" => Ok(Compression::Zstd),
-        "lz4" => Ok(Compression::Lz4),
-        "none" => Ok(Compression::None),
-        _ => Err(format!(
-            "unknown compression `{name}`; one of zstd, lz4, none"
-        )),
-    }
 }
 
 /// The launch file at `path`, or the built-in default.
