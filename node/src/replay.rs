@@ -21,7 +21,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use fusion_abi::SensorKind;
-use fusion_abi::frame::{FLAG_DEGRADED, FrameHeader, SlotInput, frame_len, write_frame};
+use fusion_abi::frame::{SlotInput, frame_len, write_frame};
 use sha2::{Digest, Sha256};
 
 use crate::align::{Admission, AlignConfigError, AlignedSet, Aligner, MAX_SENSORS, Stamped};
@@ -247,12 +247,7 @@ impl<R: FrameRunner> OfflineReplay<R> {
         let set = &self.spare;
         let sequence = self.counts.frames;
         self.counts.frames += 1;
-        let header = FrameHeader {
-            sequence,
-            trigger_stamp_ns: set.trigger_stamp_ns(),
-            missing_sensors: set.missing_sensors(),
-            flags: if set.is_degraded() { FLAG_DEGRADED } else { 0 },
-        };
+        let header = crate::pipeline::frame_header(set, sequence);
         let mut inputs: arrayvec::ArrayVec<SlotInput<'_>, MAX_SENSORS> = arrayvec::ArrayVec::new();
         for message in set.slots().iter().flatten() {
             let kind = self

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use arrayvec::ArrayVec;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use fusion_abi::SensorKind;
-use fusion_abi::frame::{FLAG_DEGRADED, FrameHeader, SlotInput, frame_len, write_frame};
+use fusion_abi::frame::{SlotInput, frame_len, write_frame};
 use zenoh::Wait;
 use zenoh::bytes::ZBytes;
 use zenoh::pubsub::Publisher;
@@ -93,12 +93,7 @@ impl Executor {
     fn frame(&mut self, ReadySet { mut set, .. }: ReadySet) {
         let start_ns = self.clock.now_ns();
         let arrival_ns = set.trigger_arrival_ns();
-        let header = FrameHeader {
-            sequence: self.sequence,
-            trigger_stamp_ns: set.trigger_stamp_ns(),
-            missing_sensors: set.missing_sensors(),
-            flags: if set.is_degraded() { FLAG_DEGRADED } else { 0 },
-        };
+        let header = super::frame_header(&set, self.sequence);
         let mut inputs: ArrayVec<SlotInput<'_>, MAX_SENSORS> = ArrayVec::new();
         for ((slot, scratch), kind) in set.slots().iter().zip(&mut self.scratch).zip(&self.kinds) {
             if let Some(message) = slot {

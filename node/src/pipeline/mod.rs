@@ -34,6 +34,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 
 use fusion_abi::SensorKind;
+use fusion_abi::frame::{FLAG_DEGRADED, FrameHeader};
 use thiserror::Error;
 use zenoh::bytes::ZBytes;
 use zenoh::pubsub::Subscriber;
@@ -407,6 +408,18 @@ fn join<T>(thread: Option<JoinHandle<T>>, name: &'static str) -> Result<Option<T
 
 /// Drops every message of `set` (releasing zenoh's buffers) so the set
 /// can be reused.
+/// The ABI header of the frame `set` makes, numbered `sequence`: its
+/// trigger stamp, missing sensors and the degraded flag. Live and offline
+/// frames are headed the same way.
+pub(crate) fn frame_header<T>(set: &AlignedSet<T>, sequence: u64) -> FrameHeader {
+    FrameHeader {
+        sequence,
+        trigger_stamp_ns: set.trigger_stamp_ns(),
+        missing_sensors: set.missing_sensors(),
+        flags: if set.is_degraded() { FLAG_DEGRADED } else { 0 },
+    }
+}
+
 fn empty(set: &mut AlignedSet<ZBytes>) {
     for sensor in 0..set.slots().len() {
         set.take(sensor);
