@@ -107,12 +107,7 @@ fn session_pair() -> (Session, Session) {
 fn matched_publisher(session: &Session, topic: &str, pool: &Arc<ShmPool>) -> SensorPublisher {
     let publisher = SensorPublisher::declare(session, topic, Some(Arc::clone(pool))).unwrap();
     let start = Instant::now();
-    while !publisher
-        .publisher()
-        .matching_status()
-        .wait()
-        .is_ok_and(|s| s.matching())
-    {
+    while !publisher.matched() {
         assert!(
             start.elapsed() < Duration::from_secs(10),
             "no subscriber for {topic}"

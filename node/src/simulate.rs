@@ -14,7 +14,7 @@ use fusion_msgs::autoware_perception_msgs::TrackedObjects;
 use fusion_sim::{FrameGenerator, LidarModel, Scene, SensorMessage};
 use std::sync::Arc;
 
-use zenoh::{Session, Wait};
+use zenoh::Session;
 
 use crate::launch::Launch;
 use crate::transport::{DEFAULT_SHM_POOL_BYTES, SensorPublisher, ShmPool, TransportError};
@@ -132,12 +132,7 @@ impl LiveSim {
     /// Whether every sensor topic has a subscriber zenoh knows of (what
     /// is published before that is lost).
     pub fn all_matched(&self) -> bool {
-        self.publishers.iter().all(|p| {
-            p.publisher()
-                .matching_status()
-                .wait()
-                .is_ok_and(|s| s.matching())
-        })
+        self.publishers.iter().all(SensorPublisher::matched)
     }
 
     /// Publishes `truth` on [`GROUND_TRUTH_TOPIC`].

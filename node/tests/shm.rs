@@ -39,13 +39,7 @@ fn subscribe(session: &zenoh::Session, key: String) -> Receiver<ZBytes> {
 /// A sensor publisher on `topic` with `pool`, once its subscriber is known.
 fn matched(session: &zenoh::Session, topic: &str, pool: Arc<ShmPool>) -> SensorPublisher {
     let publisher = SensorPublisher::declare(session, topic, Some(pool)).unwrap();
-    let matched = wait_until(Duration::from_secs(10), || {
-        publisher
-            .publisher()
-            .matching_status()
-            .wait()
-            .is_ok_and(|s| s.matching())
-    });
+    let matched = wait_until(Duration::from_secs(10), || publisher.matched());
     assert!(matched, "no subscriber for {topic}");
     publisher
 }

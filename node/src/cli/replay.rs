@@ -433,14 +433,7 @@ impl Playback {
     /// Whether each of `topics` that the drive has has a subscriber zenoh
     /// knows of (what is published before that is lost).
     pub(super) fn matched<'a>(&self, mut topics: impl Iterator<Item = &'a str>) -> bool {
-        topics.all(|t| {
-            self.publishers.get(t).is_none_or(|p| {
-                p.publisher()
-                    .matching_status()
-                    .wait()
-                    .is_ok_and(|s| s.matching())
-            })
-        })
+        topics.all(|t| self.publishers.get(t).is_none_or(SensorPublisher::matched))
     }
 
     /// One pass through the drive at `rate` times its speed, until its end

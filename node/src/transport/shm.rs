@@ -116,6 +116,15 @@ impl SensorPublisher {
         &self.publisher
     }
 
+    /// Whether zenoh knows of a subscriber to the topic (what is published
+    /// before there is one is lost).
+    pub fn matched(&self) -> bool {
+        self.publisher
+            .matching_status()
+            .wait()
+            .is_ok_and(|s| s.matching())
+    }
+
     /// Puts `bytes`.
     pub fn put(&self, bytes: &[u8]) -> Result<(), TransportError> {
         let shared = match &self.pool {
