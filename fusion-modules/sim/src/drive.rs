@@ -138,9 +138,9 @@ pub struct Drive {
     captures: BinaryHeap<Capture>,
     /// Count of captures so far, per sensor.
     counts: Vec<u64>,
-    /// Rendered, not yet delivered: (log time, stamp, order) → message.
-    pending: BinaryHeap<Reverse<(i64, i64, u64, usize)>>,
-    slots: Vec<Option<DriveMessage>>,
+    /// Rendered, not yet delivered, earliest log time first.
+    pending: BinaryHeap<Reverse<Pending>>,
+    /// Messages queued so far: the last tie-break of the order.
     order: u64,
     /// Rig position of the LiDAR whose captures stamp the ground truth.
     truth_sensor: Option<usize>,
@@ -177,7 +177,6 @@ impl Drive {
             captures,
             counts,
             pending: BinaryHeap::new(),
-            slots: Vec::new(),
             order: 0,
             truth_sensor,
         }
@@ -269,21 +268,36 @@ impl Drive {
     }
 
     fn queue(&mut self, message: DriveMessage) {
-        let slot = match self.slots.iter().position(Option::is_none) {
-            Some(free) => free,
-            None => {
-                self.slots.push(None);
-                self.slots.len() - 1
-            }
-        };
-        self.pending.push(Reverse((
-            message.log_time_ns,
-            message.stamp_ns,
-            self.order,
-            slot,
-        )));
+        let key = (message.log_time_ns, message.stamp_ns, self.order);
         self.order += 1;
-        self.slots[slot] = Some(message);
+        self.pending.push(Reverse(Pending { key, message }));
+    }
+}
+
+/// A rendered message, ordered by (log time, stamp, queue order).
+#[derive(Debug)]
+struct Pending {
+    key: (i64, i64, u64),
+    message: DriveMessage,
+}
+
+impl PartialEq for Pending {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl Eq for Pending {}
+
+impl PartialOrd for Pending {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Pending {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key.cmp(&other.key)
     }
 }
 
@@ -301,11 +315,10 @@ impl Iterator for Drive {
             // due before it.
             let horizon =
                 next_capture.map(|t| self.config.start_ns + t - MAX_EARLY_NS + MIN_LATENCY_NS);
-            if let Some(&Reverse((log_time, _, _, slot))) = self.pending.peek()
-                && horizon.is_none_or(|h| log_time < h)
+            if let Some(Reverse(due)) = self.pending.peek()
+                && horizon.is_none_or(|h| due.key.0 < h)
             {
-                self.pending.pop();
-                return self.slots[slot].take();
+                return self.pending.pop().map(|Reverse(p)| p.message);
             }
             next_capture?;
             let capture = self.captures.pop()?;
