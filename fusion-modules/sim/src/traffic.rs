@@ -417,7 +417,7 @@ impl Traffic {
     fn lane_free(&self, lane: usize, x: f64, from: f64, to: f64) -> bool {
         let ego_x = self.ego_x + EGO_CENTRE_X;
         let y = HIGHWAY_LANES[lane];
-        let ego_blocks = (y - 0.0).abs() < 1.0 && (from..to).contains(&(ego_x - x));
+        let ego_blocks = y.abs() < 1.0 && (from..to).contains(&(ego_x - x));
         !ego_blocks
             && self
                 .agents

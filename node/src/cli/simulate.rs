@@ -98,7 +98,6 @@ pub fn run(args: SimulateArgs) -> Result<(), CliError> {
     let seconds = args.duration.as_secs().max(1);
     let bar = super::progress::bar(seconds, "simulating", "s");
     let began = Instant::now();
-    let mut count = 0u64;
     for message in Drive::new(config) {
         let topic = match message.source {
             Source::Sensor { index, .. } => topics[usize::from(index)],
@@ -109,7 +108,6 @@ pub fn run(args: SimulateArgs) -> Result<(), CliError> {
         writer
             .write(topic, log, stamp, &message.data)
             .map_err(failed)?;
-        count += 1;
         bar.set_position(
             (message.log_time_ns.saturating_sub(start_ns) / 1_000_000_000).clamp(0, seconds as i64)
                 as u64,
@@ -121,14 +119,14 @@ pub fn run(args: SimulateArgs) -> Result<(), CliError> {
         .map(|m| m.len())
         .unwrap_or(0);
     println!(
-        "{}: {} s of {} (seed {}), {count} messages, {:.1} MB, written in {:.1} s",
+        "{}: {} s of {} (seed {}), {} messages, {:.1} MB, written in {:.1} s",
         args.output.display(),
         args.duration.as_secs_f64(),
         args.scenario.name(),
         args.seed,
+        summary.messages,
         size as f64 / 1e6,
         began.elapsed().as_secs_f64(),
     );
-    let _ = summary;
     Ok(())
 }
