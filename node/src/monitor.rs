@@ -29,7 +29,7 @@ use thiserror::Error;
 use crate::align::MAX_SENSORS;
 use crate::deadline::{DeadlineConfig, DeadlineError, DeadlineMonitor, MissCounters, MissLog};
 use crate::launch::Launch;
-use crate::metrics::{HlogWriter, MetricsError, StageHistograms, Summary};
+use crate::metrics::{HlogWriter, MetricsError, StageHistograms, Summary, environment};
 use crate::pipeline::{DroppedSet, FrameReport, FrameSink};
 
 /// How often buffered miss-log lines are written at the latest.
@@ -123,14 +123,24 @@ pub struct MonitorSink {
 
 impl MonitorSink {
     /// Opens the miss log and the `.hlog` the launch file's `[logs]` names
-    /// (each only if named) for the module with this SHA-256.
-    pub fn from_launch(launch: &Launch, module_sha256: &str) -> Result<Self, MonitorError> {
+    /// (each only if named) for the module with this SHA-256. `mode`
+    /// (`live`, `offline replay of …`) goes into the `.hlog` header with
+    /// the rest of the run's [`environment`](crate::metrics::environment).
+    pub fn from_launch(
+        launch: &Launch,
+        module_sha256: &str,
+        mode: &str,
+    ) -> Result<Self, MonitorError> {
         let log = MissLog::from_launch(&launch.logs)?;
         let monitor = DeadlineMonitor::new(DeadlineConfig::from_launch(launch, module_sha256), log);
         let start = SystemTime::now();
         let origin = Instant::now();
         let hlog = match &launch.logs.hlog {
-            Some(path) => Some(HlogWriter::create(path, start)?),
+            Some(path) => Some(HlogWriter::create(
+                path,
+                start,
+                &environment(launch, module_sha256, mode),
+            )?),
             None => None,
         };
         let hlog_interval = launch.logs.hlog_interval.max(Duration::from_millis(1));

@@ -287,6 +287,57 @@ fn sigterm_leaves_a_miss_log_an_hlog_and_a_summary() {
         .find(|s| s["stage"] == "EndToEnd")
         .unwrap();
     assert!(e2e["count"].as_u64().unwrap() > 0, "{summary}");
+
+    // The report, from the `.hlog` alone, gives the node's own summary.
+    let report = report_json(dir.path(), &[]);
+    let ours = report["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == "EndToEnd")
+        .unwrap();
+    for key in ["count", "p50_us", "p90_us", "p99_us", "p999_us", "max_us"] {
+        assert_eq!(ours[key], e2e[key], "{key}: {report:#}");
+    }
+    let env: Vec<&str> = report["environment"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["key"].as_str().unwrap())
+        .collect();
+    for key in [
+        "Node", "Mode", "Host", "CPU", "OS", "Build", "Launch", "Budget",
+    ] {
+        assert!(env.contains(&key), "{key}: {env:?}");
+    }
+    assert_eq!(report["modules"].as_array().unwrap().len(), 1, "{report:#}");
+}
+
+/// `fusion-node report --format json` on the logs of `dir/logs`, with
+/// `extra` arguments; checks the exit code agrees with the verdict.
+fn report_json(dir: &Path, extra: &[&str]) -> serde_json::Value {
+    let logs = dir.join("logs");
+    let output = Command::new(env!("CARGO_BIN_EXE_fusion-node"))
+        .arg("report")
+        .arg("--hlog")
+        .arg(logs.join("latency.hlog"))
+        .arg("--misses")
+        .arg(logs.join("misses.jsonl"))
+        .args(["--format", "json", "--budget", "1s"])
+        .args(extra)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let report: serde_json::Value =
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    let pass = report["verdict"]["pass"].as_bool().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(if pass { 0 } else { 1 }),
+        "{stderr}"
+    );
+    report
 }
 
 #[test]
@@ -300,6 +351,18 @@ fn a_module_past_its_deadline_logs_deadline_misses() {
         lines.iter().any(|l| l["reason"] == "deadline"),
         "{lines:#?}"
     );
+    // QA's gate fails the run on those misses, and counts each one.
+    let deadline = lines.iter().filter(|l| l["reason"] == "deadline").count();
+    let report = report_json(dir.path(), &["--fail-on", "misses.deadline>0"]);
+    assert_eq!(report["verdict"]["pass"], false, "{report:#}");
+    assert_eq!(report["rules"][0]["actual"], deadline.to_string());
+    let counted = report["miss_reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["reason"] == "deadline")
+        .unwrap();
+    assert_eq!(counted["count"], deadline);
 }
 
 /// Runs `fusion-node stats` with `args`; (exit code, stdout, stderr).

@@ -13,6 +13,7 @@ mod msgs;
 mod progress;
 mod record;
 mod replay;
+mod report;
 mod run;
 mod simulate;
 mod simulate_live;
@@ -94,6 +95,11 @@ enum Command {
     ///
     /// Example: fusion-node replay drive.mcap --offline -o fused.mcap --frames-log frames.jsonl
     Replay(replay::ReplayArgs),
+    /// QA: a run's deadline-miss and latency report (HTML, JSON or
+    /// markdown) and release gate, or two runs side by side.
+    ///
+    /// Example: fusion-node report --hlog logs/latency.hlog --misses logs/misses.jsonl -o report.html --fail-on 'miss-rate>0.001,p99.9>5ms'
+    Report(report::ReportArgs),
     /// Score a fused drive against its ground truth: CLEAR MOT, IDF1, ID
     /// switches, precision and recall per class, position and velocity
     /// RMSE.
@@ -137,6 +143,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Replay(args) => replay::run(args),
+        Command::Report(args) => report::run(args),
         Command::Evaluate(args) => evaluate::run(args),
         Command::SimulateLive(args) => simulate_live::run(args),
         Command::Stats(args) => stats::run(args),

@@ -136,7 +136,8 @@ fn offline(args: &ReplayArgs, mut launch: Launch, drive: &Drive) -> Result<(), C
     } else {
         crate::node::module_sha256(&launch).map_err(|e| CliError::usage(e.to_string()))?
     };
-    let sink = MonitorSink::from_launch(&launch, &module_hash)
+    let mode = format!("offline replay of {}", args.drive.display());
+    let sink = MonitorSink::from_launch(&launch, &module_hash, &mode)
         .map_err(|e| CliError::failure(e.to_string()))?;
     let exec = Arc::new(AtomicU64::new(0));
     let sink = Box::new(TimedSink {

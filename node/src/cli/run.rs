@@ -71,7 +71,7 @@ impl Running {
         let failure = |e: &dyn std::fmt::Display| CliError::failure(e.to_string());
         let host = load_host(launch).map_err(|e| failure(&e))?;
         let sha256 = module_sha256(launch).map_err(|e| failure(&e))?;
-        let sink = MonitorSink::from_launch(launch, &sha256).map_err(|e| failure(&e))?;
+        let sink = MonitorSink::from_launch(launch, &sha256, "live").map_err(|e| failure(&e))?;
         let monitor = sink.handle();
         let node =
             Node::start_with(launch, session, host, Box::new(sink)).map_err(|e| failure(&e))?;

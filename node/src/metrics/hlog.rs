@@ -34,8 +34,13 @@ pub struct HlogWriter<W: Write> {
 impl HlogWriter<BufWriter<File>> {
     /// Creates (truncating) the log at `path`, and its directory, and
     /// writes the header. `start` is the wall-clock time of the node's
-    /// start: interval timestamps count from it.
-    pub fn create(path: &Path, start: SystemTime) -> Result<Self, MetricsError> {
+    /// start: interval timestamps count from it. Each `environment` entry
+    /// becomes a `#[Key: value]` header comment.
+    pub fn create(
+        path: &Path,
+        start: SystemTime,
+        environment: &[(&str, String)],
+    ) -> Result<Self, MetricsError> {
         let io = |source| MetricsError::Io {
             path: path.to_path_buf(),
             source,
@@ -44,17 +49,28 @@ impl HlogWriter<BufWriter<File>> {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
         let file = File::create(path).map_err(io)?;
-        HlogWriter::new(BufWriter::new(file), start)
+        HlogWriter::new(BufWriter::new(file), start, environment)
     }
 }
 
 impl<W: Write> HlogWriter<W> {
     /// Writes the header to `out`; see [`HlogWriter::create`].
-    pub fn new(mut out: W, start: SystemTime) -> Result<Self, MetricsError> {
+    pub fn new(
+        mut out: W,
+        start: SystemTime,
+        environment: &[(&str, String)],
+    ) -> Result<Self, MetricsError> {
         let mut serializer = V2DeflateSerializer::new();
-        IntervalLogWriterBuilder::new()
+        let mut builder = IntervalLogWriterBuilder::new();
+        builder
             .add_comment("[fusion-node latency histograms: values in microseconds, one line per stage per interval, tagged with the stage]")
-            .add_comment("[Histogram log format version 1.3]")
+            .add_comment("[Histogram log format version 1.3]");
+        for (key, value) in environment {
+            // One line each, whatever the value holds.
+            let value = value.replace(['\n', '\r'], " ");
+            builder.add_comment(&format!("[{key}: {value}]"));
+        }
+        builder
             .with_start_time(start)
             .with_base_time(start)
             .begin_log_with(&mut out, &mut serializer)?;

@@ -16,6 +16,7 @@
 //!
 //! The file formats are described in `docs/logs.md`.
 
+mod environment;
 mod histograms;
 mod hlog;
 mod summary;
@@ -28,6 +29,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+pub use environment::{Environment, environment};
 pub use histograms::{HIGHEST_US, LOWEST_US, SIGNIFICANT_DIGITS, StageHistograms};
 pub use hlog::HlogWriter;
 pub use summary::{StageSummary, Summary};

@@ -159,7 +159,7 @@ fn decode(encoded: &str) -> Histogram<u64> {
 fn hlog_round_trips_through_the_crates_own_reader() {
     let start = UNIX_EPOCH + Duration::from_millis(1_700_000_000_250);
     let mut h = StageHistograms::new();
-    let mut log = HlogWriter::new(Vec::new(), start).unwrap();
+    let mut log = HlogWriter::new(Vec::new(), start, &[]).unwrap();
     let mut expected = Vec::new();
     for (i, seed) in [7_u64, 99, 12_345].into_iter().enumerate() {
         for (stage, d) in Stage::ALL
@@ -264,7 +264,7 @@ fn dump_hlog_for_the_python_oracle() {
     };
     let dir = std::path::PathBuf::from(dir);
     let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_750_000_000);
-    let mut log = HlogWriter::create(&dir.join("latency.hlog"), start).unwrap();
+    let mut log = HlogWriter::create(&dir.join("latency.hlog"), start, &[]).unwrap();
     let mut h = StageHistograms::new();
     let mut intervals = Vec::new();
     for i in 0..4_u64 {
