@@ -285,10 +285,10 @@ pub(crate) fn short_hash(sha: &str) -> &str {
     sha.get(..12).unwrap_or(sha)
 }
 
-/// Text made safe for a table cell: no pipes, newlines or HTML.
+/// Text made safe for a table cell: no pipes, newlines or HTML tags.
 fn cell(text: &str) -> String {
     text.replace('|', "\\|")
         .replace(['\n', '\r'], " ")
+        // No tags: a `<` alone cannot open one.
         .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }

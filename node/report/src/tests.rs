@@ -577,7 +577,7 @@ fn markdown_carries_the_reports_numbers() {
     assert!(md.contains(&e2e_row), "{md}");
     assert!(md.contains("**FAIL: p99>1ms (actual "), "{md}");
     assert!(md.contains("| `p99>1ms` |"));
-    assert!(md.contains("| Host | a\\|b&lt;c&gt; |"), "{md}");
+    assert!(md.contains("| Host | a\\|b&lt;c> |"), "{md}");
     assert!(md.contains("`cccccccccccc`"));
     // The JSON form is the same value.
     let json: serde_json::Value = serde_json::to_value(&report).unwrap();
