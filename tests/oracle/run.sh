@@ -5,7 +5,8 @@
 # against hdrhistogram-py, fusion-evaluate's tracking metrics against
 # motmetrics, and a running node's TrackedObjects, received with the
 # Python zenoh binding (eclipse-zenoh) and decoded with rosbags, in a
-# virtualenv this script creates.
+# virtualenv this script creates; and the numbers of `fusion-node report`
+# against the same hdrhistogram-py.
 #
 #   tests/oracle/run.sh            check committed golden vectors + our encoder
 #   tests/oracle/run.sh regenerate rewrite msgs/tests/golden/vectors.json
@@ -51,3 +52,16 @@ FUSION_DRIVE_ORACLE_OUT="$drive_dir" cargo test --quiet -p fusion-drive --test o
 # features for wasmtime and zenoh and would build them all again).
 cargo test --quiet --locked -p fusion-node --no-run 2>/dev/null
 "$py" tests/oracle/node_oracle.py "${CARGO_TARGET_DIR:-target}/debug/fusion-node"
+
+# `fusion-node report` on the logs of an offline replay of the sample drive,
+# run with a 300 µs deadline so that many frames miss it (`late`).
+report_dir="$(mktemp -d)"
+node="${CARGO_TARGET_DIR:-target}/debug/fusion-node"
+sed -e 's/^deadline = .*/deadline = "300us"/' -e 's/^max_wait = "5ms"/max_wait = "100us"/' \
+    launch/default.toml > "$report_dir/launch.toml"
+"$node" replay recordings/highway-20s.mcap --offline --duration 10s --launch "$report_dir/launch.toml" \
+    -o "$report_dir/fused.mcap" --logs "$report_dir/logs" >/dev/null 2>&1
+"$node" report --hlog "$report_dir/logs/latency.hlog" --misses "$report_dir/logs/misses.jsonl" \
+    --fail-on 'frames<1' -o "$report_dir/report.json"
+"$py" tests/oracle/report_oracle.py "$report_dir/logs/latency.hlog" \
+    "$report_dir/logs/misses.jsonl" "$report_dir/report.json"
