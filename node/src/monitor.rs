@@ -104,6 +104,23 @@ impl MonitorHandle {
     }
 }
 
+/// How a run keeps time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunMode {
+    /// A live node: `.hlog` intervals on the monotonic clock since the
+    /// sink opened, the base time the wall clock then.
+    Live,
+    /// An offline replay: frames arrive on the recording's log time, and
+    /// so do the `.hlog` intervals, from the base time `start_ns`.
+    Replay {
+        /// The drive, as named on the command line.
+        drive: String,
+        /// The base time: the replay's start on the recording's clock,
+        /// Unix ns.
+        start_ns: i64,
+    },
+}
+
 /// The node's sink: see the module docs.
 pub struct MonitorSink {
     monitor: DeadlineMonitor,
@@ -113,6 +130,11 @@ pub struct MonitorSink {
     summary_path: Option<PathBuf>,
     /// The `.hlog` base time, on the monotonic clock.
     origin: Instant,
+    /// For a replay: the `.hlog` base time on the recording's clock (Unix
+    /// ns), which then times the intervals instead of `origin`.
+    recording_origin_ns: Option<i64>,
+    /// The latest frame's end, on the pipeline's clock.
+    last_ns: i64,
     next_interval: Duration,
     last_flush: Duration,
     /// Overflow drops already logged, per sensor.
@@ -123,23 +145,31 @@ pub struct MonitorSink {
 
 impl MonitorSink {
     /// Opens the miss log and the `.hlog` the launch file's `[logs]` names
-    /// (each only if named) for the module with this SHA-256. `mode`
-    /// (`live`, `offline replay of …`) goes into the `.hlog` header with
-    /// the rest of the run's [`environment`](crate::metrics::environment).
+    /// (each only if named) for the module with this SHA-256. The mode
+    /// goes into the `.hlog` header with the rest of the run's
+    /// [`environment`](crate::metrics::environment).
     pub fn from_launch(
         launch: &Launch,
         module_sha256: &str,
-        mode: &str,
+        mode: &RunMode,
     ) -> Result<Self, MonitorError> {
         let log = MissLog::from_launch(&launch.logs)?;
         let monitor = DeadlineMonitor::new(DeadlineConfig::from_launch(launch, module_sha256), log);
-        let start = SystemTime::now();
+        let (start, recording_origin_ns, mode_text) = match mode {
+            RunMode::Live => (SystemTime::now(), None, "live".to_owned()),
+            RunMode::Replay { drive, start_ns } => (
+                SystemTime::UNIX_EPOCH
+                    + Duration::from_nanos(u64::try_from(*start_ns).unwrap_or(0)),
+                Some(*start_ns),
+                format!("offline replay of {drive} (intervals on the recording's clock)"),
+            ),
+        };
         let origin = Instant::now();
         let hlog = match &launch.logs.hlog {
             Some(path) => Some(HlogWriter::create(
                 path,
                 start,
-                &environment(launch, module_sha256, mode),
+                &environment(launch, module_sha256, &mode_text),
             )?),
             None => None,
         };
@@ -151,6 +181,8 @@ impl MonitorSink {
             hlog_interval,
             summary_path: launch.logs.summary.clone(),
             origin,
+            recording_origin_ns,
+            last_ns: 0,
             next_interval: hlog_interval,
             last_flush: Duration::ZERO,
             logged_overflow: [0; MAX_SENSORS],
@@ -188,8 +220,17 @@ impl MonitorSink {
     /// Writes the `.hlog` interval when it is due, and once a second the
     /// miss log and the live percentile snapshot (skipped when a reader
     /// holds it: the executor never waits).
-    fn periodic(&mut self) {
-        let now = self.origin.elapsed();
+    /// Time since the `.hlog` base time of a frame that ended at `now_ns`
+    /// on the pipeline's clock.
+    fn elapsed(&self, now_ns: i64) -> Duration {
+        match self.recording_origin_ns {
+            Some(origin) => Duration::from_nanos(u64::try_from(now_ns - origin).unwrap_or(0)),
+            None => self.origin.elapsed(),
+        }
+    }
+
+    fn periodic(&mut self, now_ns: i64) {
+        let now = self.elapsed(now_ns);
         if now >= self.next_interval {
             self.write_interval(now);
             // Skip intervals nobody recorded in, rather than write a burst.
@@ -231,7 +272,8 @@ impl FrameSink for MonitorSink {
         self.log_overflow(now_ns);
         self.monitor.record(report);
         self.histograms.record_frame(report);
-        self.periodic();
+        self.last_ns = self.last_ns.max(now_ns);
+        self.periodic(now_ns);
         self.publish_counters();
     }
 
@@ -241,8 +283,11 @@ impl FrameSink for MonitorSink {
     }
 
     fn finish(&mut self) {
-        let now = self.origin.elapsed();
-        let now_ns = i64::try_from(now.as_nanos()).unwrap_or(i64::MAX);
+        let now = self.elapsed(self.last_ns);
+        let now_ns = match self.recording_origin_ns {
+            Some(_) => self.last_ns,
+            None => i64::try_from(now.as_nanos()).unwrap_or(i64::MAX),
+        };
         self.log_overflow(now_ns);
         self.write_interval(now);
         if let Err(e) = self.monitor.flush() {

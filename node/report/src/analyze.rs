@@ -4,7 +4,8 @@
 //! live run the miss log's `arrival_ns` already does (the node's
 //! monotonic clock since start, the `.hlog` base time). An offline replay
 //! writes the recording's log time instead, an absolute time: then the
-//! origin is the earliest arrival in the miss and frames logs.
+//! origin is the `.hlog` base time (the replay's start on the same clock),
+//! or without one the earliest arrival in the miss and frames logs.
 
 use std::collections::BTreeMap;
 
@@ -234,8 +235,11 @@ impl Run {
             .flatten()
             .filter_map(|(_, f)| f.trigger_log_time_ns);
         let earliest = self.records().map(|r| r.arrival_ns).chain(frames).min();
-        match earliest {
-            Some(t) if t > ABSOLUTE_NS => t,
+        let base = self.hlog.base_time_s.map(|s| (s * 1e9) as i64);
+        match (earliest, base) {
+            // A replay's `.hlog` counts from the recording's time too.
+            (Some(t), Some(base)) if t > ABSOLUTE_NS && base <= t => base,
+            (Some(t), _) if t > ABSOLUTE_NS => t,
             _ => 0,
         }
     }

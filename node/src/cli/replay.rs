@@ -17,7 +17,7 @@ use zenoh::Wait;
 use super::CliError;
 use super::simulate::launch_or_default;
 use crate::launch::{Launch, parse_duration};
-use crate::monitor::MonitorSink;
+use crate::monitor::{MonitorSink, RunMode};
 use crate::pipeline::{FrameReport, FrameSink};
 use crate::replay::{FrameRunner, Fused, NativeRunner, OfflineReplay};
 use crate::transport::{DEFAULT_SHM_POOL_BYTES, SensorPublisher, ShmPool};
@@ -136,7 +136,11 @@ fn offline(args: &ReplayArgs, mut launch: Launch, drive: &Drive) -> Result<(), C
     } else {
         crate::node::module_sha256(&launch).map_err(|e| CliError::usage(e.to_string()))?
     };
-    let mode = format!("offline replay of {}", args.drive.display());
+    let mode = RunMode::Replay {
+        drive: args.drive.display().to_string(),
+        start_ns: i64::try_from(drive.filter.start_ns.unwrap_or(drive.info.start_ns))
+            .unwrap_or(i64::MAX),
+    };
     let sink = MonitorSink::from_launch(&launch, &module_hash, &mode)
         .map_err(|e| CliError::failure(e.to_string()))?;
     let exec = Arc::new(AtomicU64::new(0));

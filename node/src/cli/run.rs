@@ -8,7 +8,7 @@ use clap::Args;
 use super::CliError;
 use crate::diagnostics::DiagnosticsPublisher;
 use crate::launch::{Launch, format_duration, parse_duration};
-use crate::monitor::{MonitorHandle, MonitorSink};
+use crate::monitor::{MonitorHandle, MonitorSink, RunMode};
 use crate::node::{Node, load_host, module_sha256};
 use crate::pipeline::Summary;
 use crate::transport;
@@ -71,7 +71,8 @@ impl Running {
         let failure = |e: &dyn std::fmt::Display| CliError::failure(e.to_string());
         let host = load_host(launch).map_err(|e| failure(&e))?;
         let sha256 = module_sha256(launch).map_err(|e| failure(&e))?;
-        let sink = MonitorSink::from_launch(launch, &sha256, "live").map_err(|e| failure(&e))?;
+        let sink =
+            MonitorSink::from_launch(launch, &sha256, &RunMode::Live).map_err(|e| failure(&e))?;
         let monitor = sink.handle();
         let node =
             Node::start_with(launch, session, host, Box::new(sink)).map_err(|e| failure(&e))?;
