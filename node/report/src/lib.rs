@@ -10,3 +10,5 @@
 mod model;
 
 pub use model::*;
+mod html;
+pub use html::{comparison_html, report_html};
