@@ -1,7 +1,7 @@
 //! The page comparing a baseline run with a candidate.
 
 use super::plots::{self, Curve};
-use super::sections::{chip, key_figures, rules_table, verdict};
+use super::summary::{chip, key_figures, rules_table, verdict};
 use super::{esc, fmt_ms, fmt_pct};
 use crate::{Comparison, ComparisonRow, END_TO_END, Report};
 

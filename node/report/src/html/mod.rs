@@ -17,9 +17,11 @@ mod plots;
 mod sample;
 mod sections;
 mod style;
+mod summary;
 mod svg;
 #[cfg(test)]
 mod tests;
+mod timeline;
 
 use crate::{Comparison, Report};
 

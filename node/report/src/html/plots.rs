@@ -6,7 +6,7 @@
 
 use super::svg::*;
 use super::{esc, fmt_ms, fmt_s};
-use crate::{IntervalStats, MissRow, StageStats};
+use crate::{IntervalStats, StageStats};
 
 /// One curve of the percentile plot.
 pub(super) struct Curve {
@@ -29,7 +29,7 @@ pub(super) fn distribution(curves: &[Curve], budget_ms: f64, title: &str) -> Str
     let f = Frame {
         h: 400.0,
         left: 70.0,
-        right: 24.0,
+        right: 40.0,
         top: 36.0,
         bottom: 48.0,
     };
@@ -104,7 +104,7 @@ pub(super) fn distribution(curves: &[Curve], budget_ms: f64, title: &str) -> Str
 
 /// Per-stage p50 (solid) and p99 (light) bars, with the budget line.
 pub(super) fn stage_bars(stages: &[StageStats], budget_ms: f64) -> String {
-    let row = 38.0;
+    let row = 46.0;
     let f = Frame {
         h: 36.0 + 48.0 + row * stages.len().max(1) as f64,
         left: 110.0,
@@ -155,19 +155,19 @@ pub(super) fn stage_bars(stages: &[StageStats], budget_ms: f64) -> String {
             .enumerate()
         {
             let ms = us as f64 / 1000.0;
-            let by = y0 + 7.0 + 12.0 * k as f64;
+            let by = y0 + 8.0 + 16.0 * k as f64;
             let bw = (x.at(ms) - f.left).max(0.0);
             let value = esc(&fmt_ms(us as f64));
             w!(
                 out,
-                r#"<rect class="mark" x="{}" y="{by:.1}" width="{bw:.1}" height="11" fill="{color}" fill-opacity="{opacity}"><title>{name} {metric}: {value}</title></rect>"#,
+                r#"<rect class="mark" x="{}" y="{by:.1}" width="{bw:.1}" height="13" fill="{color}" fill-opacity="{opacity}"><title>{name} {metric}: {value}</title></rect>"#,
                 f.left
             );
             w!(
                 out,
                 r#"<text x="{:.1}" y="{:.1}" font-size="11">{metric} {value}</text>"#,
                 f.left + bw + 5.0,
-                by + 9.5
+                by + 10.5
             );
         }
     }
@@ -201,7 +201,7 @@ pub(super) fn stage_bars(stages: &[StageStats], budget_ms: f64) -> String {
 
 /// End-to-end p50, p99 and max per interval against time, with gaps where
 /// an interval had no frames.
-pub(super) fn over_time(intervals: &[IntervalStats], budget_ms: f64) -> String {
+pub(super) fn over_time(intervals: &[IntervalStats], budget_ms: f64, swaps: &[Swap]) -> String {
     let f = Frame {
         h: 340.0,
         left: 70.0,
@@ -297,6 +297,7 @@ pub(super) fn over_time(intervals: &[IntervalStats], budget_ms: f64) -> String {
             );
         }
     }
+    swap_lines(&mut out, &f, &x, swaps, f.top + 14.0);
     budget_h(&mut out, &f, &y, budget_ms, on_scale);
     let items: Vec<(String, &str, f64)> = series
         .iter()
@@ -304,111 +305,6 @@ pub(super) fn over_time(intervals: &[IntervalStats], budget_ms: f64) -> String {
         .map(|s| (s.0.to_string(), s.1, 1.0))
         .collect();
     legend(&mut out, f.left, 22.0, &items);
-    out.push_str("</svg>");
-    out
-}
-
-/// Misses as dots at their time, one row per reason (in `reasons` order,
-/// coloured by [`reason_color`]); binned above [`MAX_DOTS`] misses.
-pub(super) fn misses_timeline(misses: &[MissRow], reasons: &[String], t_end_s: f64) -> String {
-    let row = 28.0;
-    let f = Frame {
-        h: 20.0 + 48.0 + row * reasons.len().max(1) as f64,
-        left: 170.0,
-        right: 24.0,
-        top: 20.0,
-        bottom: 48.0,
-    };
-    let t_max = misses
-        .iter()
-        .map(|m| m.time_s)
-        .filter(|t| t.is_finite())
-        .fold(if t_end_s.is_finite() { t_end_s } else { 0.0 }, f64::max);
-    let (t_top, tt) = ticks(t_max, 10.0);
-    let x = Scale::new(0.0, t_top, f.left, f.x1());
-    let step = tt.get(1).copied().unwrap_or(1.0);
-    let xt: Vec<(f64, String)> = tt.iter().map(|&t| (t, tick_label(t, step))).collect();
-    let row_of = |reason: &str| reasons.iter().position(|r| r == reason).unwrap_or(0);
-    let mut marks = String::new();
-    let mut count = 0;
-    if misses.len() <= MAX_DOTS {
-        for m in misses {
-            let k = row_of(&m.reason);
-            let seq = m.sequence.map_or_else(|| "–".into(), |s| s.to_string());
-            w!(
-                marks,
-                r#"<circle class="mark" cx="{:.1}" cy="{:.1}" r="4.5" fill="{}" fill-opacity="0.8"><title>{}: line {}, sequence {seq}, {}</title></circle>"#,
-                x.at(m.time_s),
-                f.top + row * (k as f64 + 0.5),
-                reason_color(k),
-                esc(&m.reason),
-                m.line,
-                fmt_s(m.time_s)
-            );
-            count += 1;
-        }
-    } else {
-        let mut bins: std::collections::BTreeMap<(usize, i64), (u64, f64, f64)> =
-            Default::default();
-        for m in misses {
-            let key = (row_of(&m.reason), (x.at(m.time_s) / 3.0).round() as i64);
-            let e = bins
-                .entry(key)
-                .or_insert((0, f64::INFINITY, f64::NEG_INFINITY));
-            *e = (e.0 + 1, e.1.min(m.time_s), e.2.max(m.time_s));
-        }
-        for ((k, bin), (n, a, b)) in bins {
-            w!(
-                marks,
-                r#"<circle class="mark" cx="{}" cy="{:.1}" r="{:.1}" fill="{}" fill-opacity="0.8"><title>{}: {n} misses, {}–{}</title></circle>"#,
-                bin * 3,
-                f.top + row * (k as f64 + 0.5),
-                (3.0 + (n as f64).log10() * 1.5).min(7.0),
-                reason_color(k),
-                esc(&reasons[k]),
-                fmt_s(a),
-                fmt_s(b)
-            );
-            count += 1;
-        }
-    }
-    let mut out = String::new();
-    open(
-        &mut out,
-        "plot-misses-timeline",
-        f.h,
-        count,
-        "Timeline of misses by reason",
-    );
-    x_axis(&mut out, &f, &x, &xt, "Time since start (s)");
-    for (k, reason) in reasons.iter().enumerate() {
-        let cy = f.top + row * (k as f64 + 0.5);
-        let n = misses.iter().filter(|m| &m.reason == reason).count();
-        w!(
-            out,
-            r#"<line class="grid" x1="{}" x2="{}" y1="{cy:.1}" y2="{cy:.1}"/>"#,
-            f.left,
-            f.x1()
-        );
-        w!(
-            out,
-            r#"<text class="row-label" x="{}" y="{:.1}" text-anchor="end">{} ({n})</text>"#,
-            f.left - 10.0,
-            cy + 4.0,
-            esc(reason)
-        );
-    }
-    w!(
-        out,
-        r#"<line class="axis" x1="{}" x2="{}" y1="{2}" y2="{2}"/>"#,
-        f.left,
-        f.x1(),
-        f.y1()
-    );
-    if misses.is_empty() {
-        no_data(&mut out, &f, "no misses");
-    }
-    out.push_str(&marks);
     out.push_str("</svg>");
     out
 }

@@ -1,9 +1,11 @@
 //! The sections of a one-run report, in page order.
 
 use super::plots::{self, Curve};
-use super::svg;
-use super::{MAX_ROWS, esc, fmt_int, fmt_ms, fmt_pct, fmt_s, utc};
-use crate::{END_TO_END, MissRow, Report, RuleOutcome, StageStats, Verdict};
+use super::summary::{key_figures, verdict};
+use super::svg::{self, Swap};
+use super::timeline;
+use super::{MAX_ROWS, esc, fmt_int, fmt_ms, fmt_s, utc};
+use crate::{END_TO_END, MissRow, Report, StageStats};
 
 /// Every section of the report on one run.
 pub(super) fn report_body(out: &mut String, r: &Report) {
@@ -47,9 +49,24 @@ pub(super) fn report_body(out: &mut String, r: &Report) {
     stage_table(out, &r.stages);
     out.push_str("</section>\n");
 
+    let swaps: Vec<Swap> = r
+        .modules
+        .iter()
+        .skip(1)
+        .filter_map(|m| {
+            m.first_seen_s.map(|t_s| Swap {
+                t_s,
+                sha256: m.sha256.clone(),
+            })
+        })
+        .collect();
     out.push_str("<section id=\"over-time\"><h2>End-to-end latency over time</h2>");
-    out.push_str(&plots::over_time(&r.intervals, r.budget_us / 1000.0));
-    out.push_str("<p class=\"note\">Per <code>.hlog</code> interval; gaps are intervals without frames.</p></section>\n");
+    out.push_str(&plots::over_time(
+        &r.intervals,
+        r.budget_us / 1000.0,
+        &swaps,
+    ));
+    out.push_str("<p class=\"note\">Per <code>.hlog</code> interval; gaps are intervals without frames; dotted: a module hot swap.</p></section>\n");
 
     let reasons = reasons(r);
     let t_end = r
@@ -58,7 +75,9 @@ pub(super) fn report_body(out: &mut String, r: &Report) {
         .map(|i| i.start_s + i.length_s)
         .fold(0.0, f64::max);
     out.push_str("<section id=\"misses-timeline\"><h2>Timeline of misses</h2>");
-    out.push_str(&plots::misses_timeline(&r.misses, &reasons, t_end));
+    out.push_str(&timeline::misses_timeline(
+        &r.misses, &reasons, t_end, &swaps,
+    ));
     if r.sources.misses.is_none() {
         out.push_str("<p class=\"note\">No miss log was given.</p>");
     }
@@ -67,155 +86,6 @@ pub(super) fn report_body(out: &mut String, r: &Report) {
     modules(out, r);
     environment(out, r);
     skipped(out, r);
-}
-
-/// The verdict banner: PASS/FAIL, the summary, `sub` (HTML) and the rules.
-pub(super) fn verdict(out: &mut String, v: &Verdict, sub: &str, rules: &[RuleOutcome]) {
-    let (class, word) = if v.pass {
-        ("pass", "PASS")
-    } else {
-        ("fail", "FAIL")
-    };
-    w!(
-        out,
-        "<section id=\"verdict\" class=\"verdict {class}\"><div class=\"badge\">{word}</div><div><p class=\"summary\">{}</p><p class=\"sub\">{sub}</p></div>",
-        esc(&v.summary)
-    );
-    rules_table(out, rules);
-    out.push_str("</section>\n");
-}
-
-/// The gate's rules and what each gave (nothing when there are none).
-pub(super) fn rules_table(out: &mut String, rules: &[RuleOutcome]) {
-    if !rules.is_empty() {
-        out.push_str("<table class=\"rules\"><thead><tr><th>Rule (fails when)</th><th class=\"num\">Actual</th><th>Result</th></tr></thead><tbody>");
-        for rule in rules {
-            w!(
-                out,
-                "<tr{}><td><code>{}</code></td><td class=\"num\">{}</td><td>{}</td></tr>",
-                if rule.failed { " class=\"bad\"" } else { "" },
-                esc(&rule.rule),
-                esc(&rule.actual),
-                chip(!rule.failed, "pass", "fail")
-            );
-        }
-        out.push_str("</tbody></table>");
-    }
-}
-
-/// A green or red label.
-pub(super) fn chip(ok: bool, good: &str, bad: &str) -> String {
-    if ok {
-        format!("<span class=\"chip ok\">{good}</span>")
-    } else {
-        format!("<span class=\"chip bad\">{bad}</span>")
-    }
-}
-
-fn figure(out: &mut String, label: &str, value: &str, class: &str, extra: &str) {
-    w!(
-        out,
-        "<div class=\"figure\"><div class=\"label\">{label}</div><div class=\"value {class}\">{value}</div><div class=\"extra\">{extra}</div></div>"
-    );
-}
-
-/// The key figures of a run as a grid of cards.
-pub(super) fn key_figures(out: &mut String, r: &Report) {
-    let f = &r.frames;
-    let opt = |v: Option<u64>| v.map_or_else(|| "–".to_string(), fmt_int);
-    let bad_if = |bad: bool| if bad { "bad" } else { "" };
-    out.push_str("<div class=\"figures\">");
-    figure(
-        out,
-        "Frames ran",
-        &fmt_int(f.ran),
-        "",
-        &format!("{} aligned sets dropped", fmt_int(f.dropped_sets)),
-    );
-    let rate = f.miss_rate.map_or_else(|| "–".into(), fmt_pct);
-    figure(
-        out,
-        "Miss rate",
-        &rate,
-        bad_if(f.missed.unwrap_or(0) > 0),
-        &format!("{} frames missed", opt(f.missed)),
-    );
-    figure(
-        out,
-        "Failures",
-        &opt(f.failures),
-        bad_if(f.failures.unwrap_or(0) > 0),
-        "missed by the build's fault",
-    );
-    let share = if f.ran > 0 {
-        fmt_pct(f.over_budget as f64 / f.ran as f64)
-    } else {
-        "–".into()
-    };
-    figure(
-        out,
-        "Over budget",
-        &fmt_int(f.over_budget),
-        bad_if(f.over_budget > 0),
-        &format!("{share} of frames"),
-    );
-    let e2e = r.stages.iter().find(|s| s.stage == END_TO_END);
-    let pick = |g: fn(&StageStats) -> u64| e2e.map_or_else(|| "–".into(), |s| fmt_ms(g(s) as f64));
-    let over = |g: fn(&StageStats) -> u64| e2e.is_some_and(|s| g(s) as f64 > r.budget_us);
-    figure(
-        out,
-        "End-to-end p50",
-        &pick(|s| s.p50_us),
-        bad_if(over(|s| s.p50_us)),
-        "",
-    );
-    figure(
-        out,
-        "End-to-end p99",
-        &pick(|s| s.p99_us),
-        bad_if(over(|s| s.p99_us)),
-        "",
-    );
-    figure(
-        out,
-        "End-to-end p99.9",
-        &pick(|s| s.p999_us),
-        bad_if(over(|s| s.p999_us)),
-        "",
-    );
-    figure(
-        out,
-        "End-to-end max",
-        &pick(|s| s.max_us),
-        bad_if(over(|s| s.max_us)),
-        "",
-    );
-    figure(
-        out,
-        "Budget",
-        &fmt_ms(r.budget_us),
-        "",
-        &esc(&r.budget_source),
-    );
-    if f.dropped_inputs.is_some() {
-        figure(
-            out,
-            "Inputs dropped",
-            &opt(f.dropped_inputs),
-            "",
-            "sensor messages (full queues)",
-        );
-    }
-    if f.frames_logged.is_some() {
-        figure(
-            out,
-            "Frames logged",
-            &opt(f.frames_logged),
-            "",
-            &format!("{} degraded", opt(f.frames_degraded)),
-        );
-    }
-    out.push_str("</div>");
 }
 
 fn stage_table(out: &mut String, stages: &[StageStats]) {
@@ -287,7 +157,7 @@ fn misses_table(out: &mut String, misses: &[MissRow], reasons: &[String]) {
         };
         w!(
             out,
-            "<tr><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td><span class=\"dot\" style=\"background:{}\"></span>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"wrap\">{}</td><td class=\"wrap\">{sensor}</td><td>{}</td></tr>",
+            "<tr><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"reason\"><span class=\"dot\" style=\"background:{}\"></span>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"wrap\">{}</td><td class=\"wrap\">{sensor}</td><td>{}</td></tr>",
             m.line,
             m.sequence.map_or_else(|| "–".into(), |s| s.to_string()),
             fmt_s(m.time_s),
@@ -375,8 +245,10 @@ fn skipped(out: &mut String, r: &Report) {
     }
     w!(
         out,
-        "<p class=\"note\">{} lines could not be read and were left out.</p>",
-        fmt_int(r.skipped.len() as u64)
+        "<p class=\"note\">{} line{} could not be read and {} left out.</p>",
+        fmt_int(r.skipped.len() as u64),
+        if r.skipped.len() == 1 { "" } else { "s" },
+        if r.skipped.len() == 1 { "was" } else { "were" }
     );
     out.push_str("<div class=\"scroll\"><table class=\"skipped\"><thead><tr><th>File</th><th class=\"num\">Line</th><th>Reason</th></tr></thead><tbody>");
     for s in r.skipped.iter().take(MAX_ROWS) {

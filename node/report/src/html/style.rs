@@ -86,6 +86,8 @@ td.wrap { overflow-wrap: anywhere; }
 .scroll th { position: sticky; top: 0; z-index: 1; }
 .cols { display: grid; grid-template-columns: 1fr 1fr; gap: 22px; }
 .cols > div { min-width: 0; }
+svg.plot + table, .figures + table { margin-top: 12px; }
+td.reason { white-space: nowrap; }
 svg.plot {
   display: block; max-width: 100%; height: auto; background: #fff;
   border: 1px solid var(--line); border-radius: 6px;
@@ -99,6 +101,11 @@ svg.plot .grid { stroke: #e6eaef; stroke-width: 1; }
 svg.plot .axis { stroke: #8c959f; stroke-width: 1; }
 svg.plot .budget { stroke: var(--fail); stroke-width: 1.5; stroke-dasharray: 6 4; }
 svg.plot text.budget-label { fill: var(--fail); font-weight: 600; }
+svg.plot text.budget-label, svg.plot text.swap-label {
+  paint-order: stroke; stroke: #fff; stroke-width: 3px; stroke-linejoin: round;
+}
+svg.plot .swap { stroke: #57606a; stroke-width: 1.2; stroke-dasharray: 2 3; }
+svg.plot text.swap-label { fill: #57606a; font-size: 11px; }
 svg.plot .hover { fill: transparent; }
 svg.plot .hover:hover { fill: rgba(9, 105, 218, .08); }
 footer { color: var(--muted); font-size: 12px; margin-top: 36px; border-top: 1px solid var(--line); padding-top: 10px; }

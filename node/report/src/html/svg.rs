@@ -1,10 +1,10 @@
 //! What the plots are drawn with: scales, axes, ticks, legends and
 //! colours, as SVG text.
 
-use super::{esc, fmt_ms};
+use super::{esc, fmt_ms, fmt_s};
 
 /// Width of every plot (viewBox units; the page scales it down to fit).
-pub(super) const W: f64 = 1120.0;
+pub(super) const W: f64 = 1152.0;
 /// Decades of the percentile axis: 0% to 99.999%.
 pub(super) const DECADES: f64 = 5.0;
 /// Above this many misses the timeline bins them (a dot per reason and 3 px).
@@ -260,5 +260,36 @@ pub(super) fn percentile_x(p: f64) -> f64 {
         DECADES
     } else {
         (1.0 / (1.0 - p / 100.0)).log10().clamp(0.0, DECADES)
+    }
+}
+
+/// A module version taking over during the run (a hot swap).
+pub(super) struct Swap {
+    /// Seconds since the run's start.
+    pub t_s: f64,
+    /// The new module's SHA-256.
+    pub sha256: String,
+}
+
+/// Dotted vertical lines where a module version took over, labelled at
+/// `label_y` with the new hash.
+pub(super) fn swap_lines(out: &mut String, f: &Frame, x: &Scale, swaps: &[Swap], label_y: f64) {
+    for s in swaps.iter().filter(|s| s.t_s.is_finite()) {
+        let px = x.at(s.t_s);
+        let short: String = s.sha256.chars().take(12).collect();
+        let (lx, anchor) = if px + 140.0 > f.x1() {
+            (px - 4.0, "end")
+        } else {
+            (px + 4.0, "start")
+        };
+        w!(
+            out,
+            r#"<g class="swap-marker"><title>hot swap at {}: {}</title><line class="swap" x1="{px:.1}" x2="{px:.1}" y1="{}" y2="{}"/><text class="swap-label" x="{lx:.1}" y="{label_y:.1}" text-anchor="{anchor}">swap → {}</text></g>"#,
+            fmt_s(s.t_s),
+            esc(&s.sha256),
+            f.top,
+            f.y1(),
+            esc(&short)
+        );
     }
 }

@@ -139,8 +139,12 @@ fn a_failed_run_shows_its_misses_hot_swap_and_skipped_lines() {
             svg_of(&html, "plot-misses-timeline").contains(&format!("{} ({})", c.reason, c.count))
         );
     }
+    let swap = format!("swap → {}</text>", &HASH_B[..12]);
+    assert!(svg_of(&html, "plot-over-time").contains(&swap));
+    assert!(svg_of(&html, "plot-misses-timeline").contains(&swap));
+    assert!(html.contains("<span class=\"chip info\">hot swap</span> 2 module versions"));
     let pass = report_html(&sample_report(false));
-    assert!(!pass.contains("hot swap"));
+    assert!(!pass.contains("chip info\">hot swap") && !pass.contains("swap-marker"));
     assert!(pass.contains("no misses"));
 }
 
@@ -262,7 +266,7 @@ fn a_comparison_overlays_both_runs_and_marks_regressions() {
     assert!(html.contains("<body data-kind=\"comparison\""));
     let svg = svg_of(&html, "plot-distribution");
     assert_eq!(points_and_marks(svg), (2, 2));
-    assert!(svg.contains("baseline: runs/highway/run.hlog") && svg.contains("candidate: "));
+    assert!(svg.contains("baseline: runs/main/run.hlog") && svg.contains("candidate: "));
     let regressions = c.rows.iter().filter(|r| r.regression).count();
     assert!(regressions > 0);
     assert_eq!(
