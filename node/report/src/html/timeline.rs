@@ -66,7 +66,7 @@ pub(super) fn misses_timeline(
                 f.top + row * (k as f64 + 0.5),
                 (3.0 + (n as f64).log10() * 1.5).min(7.0),
                 reason_color(k),
-                esc(&reasons[k]),
+                esc(reasons.get(k).map_or("", String::as_str)),
                 fmt_s(a),
                 fmt_s(b)
             );
