@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Renders fusion-report's HTML pages in headless Chromium (Debian's
+# chromium and chromium-driver, installed here when missing) and checks
+# them with browser_check.py: no console errors or warnings, every plot
+# present, sized and drawn, a full-page screenshot that is not blank.
+#
+#   tests/report/run.sh                 check sample pages the Rust tests write
+#                                       (a passing, a failing and an empty
+#                                       report, and a comparison)
+#   tests/report/run.sh PAGE.html ...   check these pages
+#
+# REPORT_VENV chooses where the venv lives (default: target/report-venv);
+# REPORT_SCREENSHOTS where the screenshots go (default: a new temp dir).
+set -euo pipefail
+
+pages=()
+for page in "$@"; do
+    pages+=("$(realpath "$page")")
+done
+cd "$(dirname "$0")/../.."
+
+if [[ ! -x /usr/bin/chromium || ! -x /usr/bin/chromedriver ]]; then
+    echo "report: installing chromium and chromium-driver" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+fi
+
+venv="${REPORT_VENV:-${CARGO_TARGET_DIR:-target}/report-venv}"
+req=tests/report/requirements.txt
+if [[ ! -x "$venv/bin/python" ]] || ! cmp -s "$req" "$venv/requirements.txt"; then
+    echo "report: creating $venv" >&2
+    python3 -m venv --clear "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+    cp "$req" "$venv/requirements.txt"
+fi
+
+if [[ ${#pages[@]} -eq 0 ]]; then
+    out="$(mktemp -d)"
+    FUSION_REPORT_HTML_OUT="$out" cargo test --quiet -p fusion-report --lib dump_html_for_the_browser_check >/dev/null
+    pages=("$out/report-pass.html" "$out/report-fail.html" "$out/report-empty.html" "$out/comparison.html")
+fi
+
+shots="${REPORT_SCREENSHOTS:-$(mktemp -d)}"
+status=0
+SE_OFFLINE=true "$venv/bin/python" tests/report/browser_check.py "${pages[@]}" --screenshots "$shots" || status=$?
+echo "report: screenshots in $shots"
+exit "$status"
