@@ -144,7 +144,10 @@ fn a_replays_report_in_every_format_carries_the_same_numbers() {
     );
     let html = std::fs::read_to_string(path("r.html")).unwrap();
     assert!(html.contains("<svg"), "{html}");
-    assert!(html.contains(&e2e["p99_us"].to_string()));
+    // Shown in ms, to the microsecond.
+    let p99_ms = format!("{:.3} ms", e2e["p99_us"].as_f64().unwrap() / 1000.0);
+    assert!(html.contains(&p99_ms), "{p99_ms}");
+    assert!(html.contains(r#"data-kind="report""#));
 }
 
 #[test]

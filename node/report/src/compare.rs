@@ -8,8 +8,11 @@
 
 use crate::model::*;
 
-/// The percentiles compared, as (name, field).
-const COMPARED: [(&str, fn(&StageStats) -> u64, bool); 5] = [
+/// A compared statistic: its name, how to read it, whether it can regress.
+type Compared = (&'static str, fn(&StageStats) -> u64, bool);
+
+/// The statistics compared.
+const COMPARED: [Compared; 5] = [
     ("p50", |s| s.p50_us, true),
     ("p90", |s| s.p90_us, true),
     ("p99", |s| s.p99_us, true),

@@ -143,7 +143,8 @@ fn key_figures(o: &mut String, runs: &[(&str, &Report)]) {
     let _ = writeln!(o, "|---|{}", "--:|".repeat(runs.len()));
     let e2e = |r: &Report| r.stages.iter().find(|s| s.stage == END_TO_END).cloned();
     let opt = |v: Option<u64>| v.map_or("–".to_owned(), |v| v.to_string());
-    let rows: [(&str, &dyn Fn(&Report) -> String); 11] = [
+    type Row<'a> = (&'a str, &'a dyn Fn(&Report) -> String);
+    let rows: [Row; 11] = [
         ("budget", &|r| {
             format!("{} ms ({})", r.budget_us / 1000.0, r.budget_source)
         }),

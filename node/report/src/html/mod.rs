@@ -148,19 +148,13 @@ pub(crate) fn esc(s: &str) -> String {
     out
 }
 
-/// A latency in µs, shown in ms with three significant digits or so.
+/// A latency in µs, shown in ms to the microsecond: the histograms'
+/// values are whole microseconds, so the page shows the JSON's numbers.
 pub(crate) fn fmt_ms(us: f64) -> String {
     if !us.is_finite() {
         return "–".into();
     }
-    let ms = us / 1000.0;
-    let digits = match ms.abs() {
-        a if a == 0.0 || a >= 100.0 => 0,
-        a if a >= 10.0 => 1,
-        a if a >= 1.0 => 2,
-        _ => 3,
-    };
-    format!("{ms:.digits$} ms")
+    format!("{:.3} ms", us / 1000.0)
 }
 
 /// Seconds, to the millisecond.

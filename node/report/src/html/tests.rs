@@ -96,7 +96,7 @@ fn the_distribution_has_a_log_percentile_axis_and_a_budget_line() {
         assert!(svg.contains(&format!(">{label}</text>")), "no tick {label}");
     }
     assert!(svg.contains("class=\"budget\""));
-    assert!(svg.contains("budget 10.0 ms"));
+    assert!(svg.contains("budget 10.000 ms"));
     // Six stages, EndToEnd bold.
     assert_eq!(svg.matches("<polyline").count(), 6);
     assert!(svg.contains("stroke=\"#0969da\" stroke-width=\"2.5\""));
@@ -285,9 +285,9 @@ fn numbers_are_formatted() {
     assert_eq!(utc(f64::NAN), "–");
     assert_eq!(fmt_int(0), "0");
     assert_eq!(fmt_int(1_234_567), "1,234,567");
-    assert_eq!(fmt_ms(4_210.0), "4.21 ms");
+    assert_eq!(fmt_ms(4_210.0), "4.210 ms");
     assert_eq!(fmt_ms(850.0), "0.850 ms");
-    assert_eq!(fmt_ms(123_456.0), "123 ms");
+    assert_eq!(fmt_ms(123_456.0), "123.456 ms");
     assert_eq!(fmt_pct(0.0123), "1.23 %");
     assert_eq!(fmt_pct(0.0), "0 %");
     assert_eq!(
