@@ -17,12 +17,7 @@ cd "$(dirname "$0")/../.."
 
 venv="${ORACLE_VENV:-${CARGO_TARGET_DIR:-target}/oracle-venv}"
 req=tests/oracle/requirements.txt
-if [[ ! -x "$venv/bin/python" ]] || ! cmp -s "$req" "$venv/requirements.txt"; then
-    echo "oracle: creating $venv" >&2
-    python3 -m venv --clear "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req"
-    cp "$req" "$venv/requirements.txt"
-fi
+tests/venv.sh "$venv" "$req"
 py="$venv/bin/python"
 golden=msgs/tests/golden/vectors.json
 

@@ -29,12 +29,7 @@ fi
 
 venv="${REPORT_VENV:-${CARGO_TARGET_DIR:-target}/report-venv}"
 req=tests/report/requirements.txt
-if [[ ! -x "$venv/bin/python" ]] || ! cmp -s "$req" "$venv/requirements.txt"; then
-    echo "report: creating $venv" >&2
-    python3 -m venv --clear "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req"
-    cp "$req" "$venv/requirements.txt"
-fi
+tests/venv.sh "$venv" "$req"
 
 if [[ ${#pages[@]} -eq 0 ]]; then
     out="$(mktemp -d)"

@@ -101,8 +101,11 @@ impl Run {
         }
         let (budget_us, budget_source) = match budget_us {
             Some(b) => (b, "--budget"),
-            None => budget_from_log(misses.as_deref().unwrap_or_default())
-                .map_or((DEFAULT_BUDGET_US, "default"), |b| (b, "miss log")),
+            None => match budget_from_log(misses.as_deref().unwrap_or_default()) {
+                Some(b) => (b, "miss log"),
+                None => budget_from_header(&hlog)
+                    .map_or((DEFAULT_BUDGET_US, "default"), |b| (b, "hlog header")),
+            },
         };
         let sources = Sources {
             hlog: inputs.hlog.name.to_owned(),
@@ -383,6 +386,19 @@ fn budget_from_log(records: &[(u64, MissRecord)]) -> Option<f64> {
     let mut budgets = records.iter().filter_map(|(_, r)| r.budget_us);
     let first = budgets.next()?;
     budgets.all(|b| b == first).then_some(first)
+}
+
+/// `#[Budget: 10000 us]`, as the node writes it.
+fn budget_from_header(hlog: &Hlog) -> Option<f64> {
+    let comment = hlog.comments.iter().find(|c| c.entry.key == "Budget")?;
+    let us: f64 = comment
+        .entry
+        .value
+        .strip_suffix(" us")?
+        .trim()
+        .parse()
+        .ok()?;
+    (us.is_finite() && us > 0.0).then_some(us)
 }
 
 /// Values whose whole bucket lies above `budget_us`.

@@ -24,7 +24,8 @@ pub struct Report {
     pub verdict: Verdict,
     /// The deadline budget the report judges against, µs.
     pub budget_us: f64,
-    /// Where the budget came from: `"--budget"`, `"miss log"` or `"default"`.
+    /// Where the budget came from: `"--budget"`, `"miss log"`, `"hlog
+    /// header"` or `"default"` (10 ms).
     pub budget_source: String,
     /// The files read.
     pub sources: Sources,

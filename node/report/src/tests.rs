@@ -191,6 +191,11 @@ fn frames_over_budget_are_counted_from_the_histogram() {
     assert_eq!(report.frames.over_budget, 0);
     assert!(report.verdict.pass, "{}", report.verdict.summary);
     assert_eq!(report.budget_source, "--budget");
+    // The node writes its budget into the header too.
+    let with_header = text.replacen("#[StartTime", "#[Budget: 50000 us]\n#[StartTime", 1);
+    let report = run(&with_header, None, None).report(&[]).unwrap();
+    assert_eq!(report.budget_us, 50_000.0);
+    assert_eq!(report.budget_source, "hlog header");
 }
 
 #[test]
