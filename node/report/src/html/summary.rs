@@ -104,7 +104,8 @@ pub(super) fn key_figures(out: &mut String, r: &Report) {
     let e2e = r.stages.iter().find(|s| s.stage == END_TO_END);
     let pick = |g: fn(&StageStats) -> u64| e2e.map_or_else(|| "–".into(), |s| fmt_ms(g(s) as f64));
     let over = |g: fn(&StageStats) -> u64| e2e.is_some_and(|s| g(s) as f64 > r.budget_us);
-    let percentiles: [(&str, fn(&StageStats) -> u64); 4] = [
+    type Figure = (&'static str, fn(&StageStats) -> u64);
+    let percentiles: [Figure; 4] = [
         ("End-to-end p50", |s| s.p50_us),
         ("End-to-end p99", |s| s.p99_us),
         ("End-to-end p99.9", |s| s.p999_us),
