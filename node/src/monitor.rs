@@ -30,6 +30,7 @@ use crate::align::MAX_SENSORS;
 use crate::deadline::{DeadlineConfig, DeadlineError, DeadlineMonitor, MissCounters, MissLog};
 use crate::launch::Launch;
 use crate::metrics::{HlogWriter, MetricsError, StageHistograms, Summary, environment};
+use crate::pipeline::swap::SwapRecord;
 use crate::pipeline::{DroppedSet, FrameReport, FrameSink};
 
 /// How often buffered miss-log lines are written at the latest.
@@ -280,6 +281,20 @@ impl FrameSink for MonitorSink {
     fn dropped(&mut self, set: &DroppedSet) {
         self.monitor.record_dropped_set(set);
         self.publish_counters();
+    }
+
+    fn swap(&mut self, record: &SwapRecord) {
+        let now_ns = match self.recording_origin_ns {
+            Some(_) => self.last_ns,
+            None => i64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(i64::MAX),
+        };
+        self.monitor.record_swap(record, now_ns);
+        if record.reason != "swap_refused"
+            && let Some(hlog) = &mut self.hlog
+            && let Err(e) = hlog.comment("Module", &format!("{} {}", record.module.sha256, record.module.detail))
+        {
+            tracing::warn!(error = %e, "latency histogram log");
+        }
     }
 
     fn finish(&mut self) {

@@ -11,6 +11,7 @@ use crate::host::cache::{CacheOutcome, CompileCache};
 use crate::host::{HostEngine, HostError, Limits, ModuleHost};
 use crate::launch::{Launch, ModuleSource};
 use crate::pipeline::{FrameSink, Pipeline, PipelineConfig, PipelineError, Summary};
+use crate::swap::{SignaturePolicy, SwapHandle, Swapper, SwapperConfig};
 use crate::transport::{self, TransportError};
 
 /// Why a node could not start or stop cleanly.
@@ -64,6 +65,7 @@ pub enum NodeError {
 pub struct Node {
     pipeline: Pipeline,
     session: Session,
+    swapper: Option<Swapper>,
 }
 
 impl Node {
@@ -84,8 +86,28 @@ impl Node {
         host: ModuleHost,
         sink: Box<dyn FrameSink>,
     ) -> Result<Node, NodeError> {
-        let pipeline = Pipeline::start(&session, PipelineConfig::from_launch(launch), host, sink)?;
-        Ok(Node { pipeline, session })
+        let mut config = PipelineConfig::from_launch(launch);
+        config.module.sha256 = module_sha256(launch)?;
+        config.warmup_frames = launch.module.swap.warmup_frames;
+        let mut pipeline = Pipeline::start(&session, config, host, sink)?;
+        let port = pipeline
+            .take_swap_port()
+            .expect("a new pipeline has its swap port");
+        let swapper = Swapper::start(swapper_config(launch)?, port, module_config_bytes(launch)?)
+            .map_err(PipelineError::Spawn)?;
+        Ok(Node {
+            pipeline,
+            session,
+            swapper: Some(swapper),
+        })
+    }
+
+    /// Where hot-swap requests go (see [`crate::swap`]).
+    pub fn swapper(&self) -> SwapHandle {
+        self.swapper
+            .as_ref()
+            .expect("the swapper runs until the node stops")
+            .handle()
     }
 
     /// The pipeline (counters, clock).
@@ -100,7 +122,11 @@ impl Node {
 
     /// Stops intake, drains the frames in flight, joins the threads and
     /// closes the session.
-    pub fn stop(self) -> Result<Summary, NodeError> {
+    pub fn stop(mut self) -> Result<Summary, NodeError> {
+        // A swap in progress finishes (or gives up) first.
+        if let Some(swapper) = self.swapper.take() {
+            swapper.stop();
+        }
         let summary = self.pipeline.shutdown();
         if let Err(e) = self.session.close().wait() {
             tracing::debug!(error = %e, "closing the zenoh session failed");
@@ -122,6 +148,30 @@ pub fn module_sha256(launch: &Launch) -> Result<String, NodeError> {
             source,
         })?;
     Ok(format!("{:x}", Sha256::digest(&bytes)))
+}
+
+/// What the swapper needs from the launch file.
+fn swapper_config(launch: &Launch) -> Result<SwapperConfig, NodeError> {
+    let engine = crate::host::engine().map_err(|source| NodeError::Host {
+        path: launch.module.source.path(),
+        source,
+    })?;
+    let swap = &launch.module.swap;
+    Ok(SwapperConfig {
+        engine,
+        limits: limits(launch),
+        watch_frames: swap.watch_frames,
+        rollback_misses: swap.rollback_misses,
+        signatures: SignaturePolicy {
+            required: swap.require_signed,
+            trusted: swap.trusted_keys.clone(),
+        },
+    })
+}
+
+/// The module configuration `fusion_init` gets, encoded.
+pub fn module_config_bytes(launch: &Launch) -> Result<Vec<u8>, NodeError> {
+    fusion_msgs::encode(&launch.module_config()).map_err(|e| NodeError::Config(e.to_string()))
 }
 
 /// The host limits a launch file sets: its memory cap, and its deadline
@@ -177,8 +227,7 @@ fn load_host_with(launch: &Launch, limits: Limits) -> Result<ModuleHost, NodeErr
             })?;
         from_wasm(&engine, &launch.module.source, &wasm, limits).map_err(host_error)?
     };
-    let config = fusion_msgs::encode(&launch.module_config())
-        .map_err(|e| NodeError::Config(e.to_string()))?;
+    let config = module_config_bytes(launch)?;
     host.init(&config).map_err(|source| NodeError::Init {
         path: path.clone(),
         source,
@@ -186,7 +235,7 @@ fn load_host_with(launch: &Launch, limits: Limits) -> Result<ModuleHost, NodeErr
     Ok(host)
 }
 
-fn from_wasm(
+pub(crate) fn from_wasm(
     engine: &HostEngine,
     source: &ModuleSource,
     wasm: &[u8],

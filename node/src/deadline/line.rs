@@ -9,6 +9,7 @@ use serde::{Serialize, Serializer};
 use crate::host::{MissReason, TrapKind};
 
 use super::{DeadlineConfig, Miss};
+use crate::pipeline::swap::SwapRecord;
 use crate::pipeline::{DroppedSet, FrameReport};
 
 #[derive(Serialize)]
@@ -25,6 +26,20 @@ pub(super) struct Line<'a> {
     missing: Names<'a>,
     sensor: Option<&'a str>,
     dropped: Option<u64>,
+    swap: Option<SwapLine<'a>>,
+}
+
+/// The `swap` object of a hot-swap line.
+#[derive(Serialize)]
+struct SwapLine<'a> {
+    /// Where the running module came from.
+    module_detail: &'a str,
+    /// The module replaced, rolled back or refused.
+    other_sha256: &'a str,
+    other_detail: &'a str,
+    /// How state crossed, or why.
+    detail: &'a str,
+    pause_us: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -88,6 +103,7 @@ pub(super) fn frame<'a>(report: &FrameReport, miss: Miss, config: &'a DeadlineCo
         },
         sensor: None,
         dropped: None,
+        swap: None,
     }
 }
 
@@ -108,6 +124,7 @@ pub(super) fn dropped(sensor: u16, dropped: u64, now_ns: i64, config: &DeadlineC
         },
         sensor: config.sensors.get(usize::from(sensor)).map(String::as_str),
         dropped: Some(dropped),
+        swap: None,
     }
 }
 
@@ -128,6 +145,34 @@ pub(super) fn dropped_set<'a>(set: &DroppedSet, config: &'a DeadlineConfig) -> L
         },
         sensor: None,
         dropped: Some(1),
+        swap: None,
+    }
+}
+
+pub(super) fn swap<'a>(record: &'a SwapRecord, now_ns: i64, config: &'a DeadlineConfig) -> Line<'a> {
+    Line {
+        reason: record.reason,
+        sequence: record.sequence,
+        trigger_stamp_ns: None,
+        arrival_ns: now_ns,
+        budget_us: us(config.budget),
+        stages_us: None,
+        trap: None,
+        module_status: None,
+        module_sha256: &record.module.sha256,
+        missing: Names {
+            mask: 0,
+            names: &[],
+        },
+        sensor: None,
+        dropped: None,
+        swap: Some(SwapLine {
+            module_detail: &record.module.detail,
+            other_sha256: &record.other.sha256,
+            other_detail: &record.other.detail,
+            detail: &record.detail,
+            pause_us: record.pause.map(us),
+        }),
     }
 }
 

@@ -39,6 +39,7 @@ pub use report::{Miss, classify};
 
 use crate::align::MAX_SENSORS;
 use crate::launch::Launch;
+use crate::pipeline::swap::SwapRecord;
 use crate::pipeline::{DroppedSet, FrameReport};
 
 /// Miss-log lines buffered before they are written, unless
@@ -143,6 +144,17 @@ impl DeadlineMonitor {
         let line = line::dropped_set(set, &self.config);
         let written = self.log.append(&line, self.config.flush_every_lines);
         self.counters.count_write(&written);
+    }
+
+    /// Logs a hot swap, a rollback or a refused module (`now_ns` on the
+    /// pipeline's clock); later lines name the module now running.
+    pub fn record_swap(&mut self, record: &SwapRecord, now_ns: i64) {
+        self.set_module_sha256(&record.module.sha256);
+        let line = line::swap(record, now_ns, &self.config);
+        let written = self.log.append(&line, self.config.flush_every_lines);
+        self.counters.count_write(&written);
+        // A swap is rare and QA wants it on disk at once.
+        let _ = self.flush();
     }
 
     /// Everything counted so far.

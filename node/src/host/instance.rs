@@ -17,6 +17,16 @@ pub(super) struct Exports {
     pub init: TypedFunc<i32, i32>,
     pub step: TypedFunc<i32, i64>,
     pub last_error: TypedFunc<(), i64>,
+    /// The optional state exports, present only all three together
+    /// (validation checks that).
+    pub state: Option<StateExports>,
+}
+
+/// `fusion_state_schema`, `fusion_snapshot` and `fusion_restore`.
+pub(super) struct StateExports {
+    pub schema: TypedFunc<(), i64>,
+    pub snapshot: TypedFunc<(), i64>,
+    pub restore: TypedFunc<i32, i32>,
 }
 
 /// A fresh store and instance. The start function, if any, runs under the
@@ -57,8 +67,18 @@ pub(super) fn instantiate(
         init: typed(&instance, &mut store, fusion_abi::exports::INIT)?,
         step: typed(&instance, &mut store, fusion_abi::exports::STEP)?,
         last_error: typed(&instance, &mut store, fusion_abi::exports::LAST_ERROR)?,
+        state: state_exports(&instance, &mut store),
     };
     Ok((store, exports))
+}
+
+fn state_exports(instance: &Instance, store: &mut Store<HostState>) -> Option<StateExports> {
+    use fusion_abi::exports::{RESTORE, SNAPSHOT, STATE_SCHEMA};
+    Some(StateExports {
+        schema: typed(instance, store, STATE_SCHEMA).ok()?,
+        snapshot: typed(instance, store, SNAPSHOT).ok()?,
+        restore: typed(instance, store, RESTORE).ok()?,
+    })
 }
 
 fn typed<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(

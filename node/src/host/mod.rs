@@ -381,6 +381,82 @@ impl ModuleHost {
         }
     }
 
+    /// The module's state schema (`fusion_state_schema`): `None` when it
+    /// keeps no state across swaps (no state exports, or 0) or cannot say
+    /// within `deadline`.
+    pub fn state_schema(&mut self, deadline: Duration) -> Option<i64> {
+        let schema = self.exports.state.as_ref()?.schema.clone();
+        let armed = self.engine.arm(&mut self.store, deadline);
+        let result = schema.call(&mut self.store, ());
+        drop(armed);
+        result.ok().filter(|&s| s != 0)
+    }
+
+    /// Copies the module's packed tracker state (`fusion_snapshot`) into
+    /// `out`, replacing what it held. Runs under `deadline`.
+    pub fn snapshot_into(&mut self, out: &mut Vec<u8>, deadline: Duration) -> Result<(), HostError> {
+        use fusion_abi::exports::SNAPSHOT;
+        let snapshot = self
+            .exports
+            .state
+            .as_ref()
+            .ok_or(HostError::MissingExport(SNAPSHOT))?
+            .snapshot
+            .clone();
+        let armed = self.engine.arm(&mut self.store, deadline);
+        let packed = snapshot
+            .call(&mut self.store, ())
+            .map_err(HostError::trap(SNAPSHOT));
+        drop(armed);
+        let packed = packed?;
+        if packed < 0 {
+            let code = u32::try_from(packed.unsigned_abs()).unwrap_or(u32::MAX);
+            return Err(self.module_error(SNAPSHOT, code));
+        }
+        let (ptr, len) = unpack(packed);
+        let bytes = self
+            .exports
+            .memory
+            .data(&self.store)
+            .get(ptr..ptr.saturating_add(len))
+            .filter(|_| len <= self.limits.max_output_bytes)
+            .ok_or(HostError::OutOfBounds {
+                what: "snapshot",
+                ptr: ptr as u64,
+                len: len as u64,
+            })?;
+        out.clear();
+        out.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    /// Hands `state` (another instance's snapshot) to `fusion_restore`,
+    /// under `deadline`. A trap leaves the instance unusable until its next
+    /// step restarts it; the caller should not install it.
+    pub fn restore(&mut self, state: &[u8], deadline: Duration) -> Result<(), HostError> {
+        use fusion_abi::exports::RESTORE;
+        let restore = self
+            .exports
+            .state
+            .as_ref()
+            .ok_or(HostError::MissingExport(RESTORE))?
+            .restore
+            .clone();
+        let len = self.write_input(state.len(), |dst| dst.copy_from_slice(state))?;
+        let armed = self.engine.arm(&mut self.store, deadline);
+        let status = restore
+            .call(&mut self.store, len)
+            .map_err(HostError::trap(RESTORE));
+        drop(armed);
+        match status? {
+            0 => Ok(()),
+            code => {
+                let code = u32::try_from(code.unsigned_abs()).unwrap_or(u32::MAX);
+                Err(self.module_error(RESTORE, code))
+            }
+        }
+    }
+
     /// Bytes of linear memory the instance has now.
     pub fn memory_size(&self) -> usize {
         self.exports.memory.data_size(&self.store)

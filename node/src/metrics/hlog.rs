@@ -112,6 +112,14 @@ impl<W: Write> HlogWriter<W> {
         Ok(())
     }
 
+    /// Writes a `#[key: value]` comment line between intervals (a module
+    /// swap), and flushes. HdrHistogram's readers skip comment lines.
+    pub fn comment(&mut self, key: &str, value: &str) -> Result<(), MetricsError> {
+        let value = value.replace(['\n', '\r'], " ");
+        writeln!(self.out, "#[{key}: {value}]")?;
+        Ok(self.out.flush()?)
+    }
+
     /// Flushes buffered output.
     pub fn flush(&mut self) -> Result<(), MetricsError> {
         Ok(self.out.flush()?)

@@ -9,6 +9,7 @@
 //! buffer that is reused (it grows to the largest message once). What zenoh
 //! does inside `put` is zenoh's: it copies the output into a `ZBytes`.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -16,7 +17,7 @@ use std::time::{Duration, Instant};
 use arrayvec::ArrayVec;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use fusion_abi::SensorKind;
-use fusion_abi::frame::{SlotInput, frame_len, write_frame};
+use fusion_abi::frame::{FrameHeader, SlotInput, frame_len, write_frame};
 use zenoh::Wait;
 use zenoh::bytes::ZBytes;
 use zenoh::pubsub::Publisher;
@@ -24,6 +25,10 @@ use zenoh::pubsub::Publisher;
 use super::clock::{Clock, span, wall_clock_ns};
 use super::markers::MarkerFeed;
 use super::report::{DroppedSet, FrameReport, FrameSink, Outcome, StageTimes};
+use super::swap::{
+    Candidate, Recent, STATE_CALL_DEADLINE, ShadowFrame, ShadowSlot, StateCarry, SwapCommand,
+    SwapEvent, SwapRecord, SwapState, Watch,
+};
 use super::{ReadySet, Shared};
 use crate::align::{AlignedSet, MAX_SENSORS};
 use crate::host::{MissReason, ModuleHost};
@@ -50,6 +55,14 @@ pub(super) struct Executor {
     pub sequence: u64,
     /// What a step usually takes, to leave late frames out.
     pub steps: StepEstimate,
+    /// Hot-swap requests from the swapper.
+    pub swap_commands: Receiver<SwapCommand>,
+    /// The last frames' sets, kept (with their zenoh buffers) for a new
+    /// module's warm-up before they go back to the aligner.
+    pub recent: VecDeque<(FrameHeader, AlignedSet<ZBytes>)>,
+    /// How many frames `recent` keeps.
+    pub recent_len: usize,
+    pub swap: SwapState,
 }
 
 impl Executor {
@@ -73,14 +86,213 @@ impl Executor {
             match self.sets.recv_timeout(IDLE_WAIT) {
                 Ok(ready) => {
                     self.report_dropped();
+                    self.swap_commands();
                     self.frame(ready);
                 }
-                Err(RecvTimeoutError::Timeout) => self.report_dropped(),
+                Err(RecvTimeoutError::Timeout) => {
+                    self.report_dropped();
+                    self.swap_commands();
+                }
                 Err(RecvTimeoutError::Disconnected) => break,
             }
         }
         self.report_dropped();
         self.sink.finish();
+    }
+
+    /// Answers the swapper, between frames.
+    fn swap_commands(&mut self) {
+        while let Ok(command) = self.swap_commands.try_recv() {
+            match command {
+                SwapCommand::Recent(reply) => {
+                    let _ = reply.send(self.recent_frames());
+                }
+                SwapCommand::Install(candidate) => self.install(candidate),
+                SwapCommand::Log(record) => self.sink.swap(&record),
+            }
+        }
+    }
+
+    /// The recent frames (their payloads shared with zenoh's buffers) and
+    /// the running module's state. Allocates: it runs once per swap.
+    fn recent_frames(&mut self) -> Recent {
+        let frames = self
+            .recent
+            .iter()
+            .map(|(header, set)| ShadowFrame {
+                header: *header,
+                slots: set
+                    .slots()
+                    .iter()
+                    .flatten()
+                    .map(|m| ShadowSlot {
+                        sensor_index: m.sensor,
+                        kind: self.kinds[usize::from(m.sensor)],
+                        stamp_ns: m.stamp_ns,
+                        payload: m.payload.clone(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        let schema = self.swap.current_schema;
+        let mut state = Vec::new();
+        if schema.is_some() && self.host.snapshot_into(&mut state, STATE_CALL_DEADLINE).is_err() {
+            state.clear();
+        }
+        Recent {
+            frames,
+            schema,
+            state,
+        }
+    }
+
+    /// The swap pause: state across, hosts exchanged, watch started.
+    fn install(&mut self, candidate: Box<Candidate>) {
+        let start = Instant::now();
+        let Candidate {
+            host: mut new,
+            module,
+            carry_schema,
+            watch_frames,
+            rollback_misses,
+        } = *candidate;
+        let state = match carry_schema.filter(|s| Some(*s) == self.swap.current_schema) {
+            Some(_) => {
+                let moved = self
+                    .host
+                    .snapshot_into(&mut self.swap.state_buf, STATE_CALL_DEADLINE)
+                    .and_then(|()| new.restore(&self.swap.state_buf, STATE_CALL_DEADLINE));
+                if let Err(e) = moved {
+                    let why = format!("the tracker state did not cross: {e}");
+                    self.sink.swap(&SwapRecord {
+                        reason: "swap_refused",
+                        sequence: None,
+                        module: self.swap.current.clone(),
+                        other: module,
+                        detail: why.clone(),
+                        pause: Some(start.elapsed()),
+                    });
+                    let _ = self.swap.events.send(SwapEvent::Aborted { why, host: new });
+                    return;
+                }
+                StateCarry::Carried(self.swap.state_buf.len())
+            }
+            None => StateCarry::Fresh(match (self.swap.current_schema, carry_schema) {
+                (None, _) => "the running module keeps no state across swaps".to_owned(),
+                (_, None) => "the new module keeps no state across swaps".to_owned(),
+                (Some(old), Some(new)) => format!("state schemas differ: {old} and {new}"),
+            }),
+        };
+        let previous = std::mem::replace(&mut self.host, new);
+        let pause = start.elapsed();
+        let previous_id = std::mem::replace(&mut self.swap.current, module);
+        let previous_schema = std::mem::replace(&mut self.swap.current_schema, carry_schema);
+        self.sink.swap(&SwapRecord {
+            reason: "swap",
+            sequence: Some(self.sequence),
+            module: self.swap.current.clone(),
+            other: previous_id.clone(),
+            detail: format!("state {state}"),
+            pause: Some(pause),
+        });
+        self.swap.watch = Some(Watch {
+            previous,
+            previous_id,
+            previous_schema,
+            carried: matches!(state, StateCarry::Carried(_)),
+            frames_left: watch_frames.max(1),
+            frames: 0,
+            misses: 0,
+            rollback_misses: rollback_misses.max(1),
+        });
+        let _ = self.swap.events.send(SwapEvent::Installed {
+            sequence: self.sequence,
+            pause,
+            state,
+        });
+    }
+
+    /// Counts a watched frame; commits the swap when the watch is over,
+    /// rolls it back on a trap or too many deadline misses.
+    fn watch(&mut self, report: &FrameReport) {
+        let Some(watch) = &mut self.swap.watch else {
+            return;
+        };
+        watch.frames += 1;
+        watch.frames_left -= 1;
+        let budget = self.host.limits().step_deadline;
+        let failure = match report.outcome {
+            Outcome::ModuleMiss {
+                reason: MissReason::Deadline,
+                ..
+            } => {
+                watch.misses += 1;
+                None
+            }
+            // A trap, an error status or a bad output: at once.
+            Outcome::ModuleMiss { reason, .. } if reason != MissReason::InputInvalid => {
+                Some(format!("it failed in frame {}: {reason}", report.sequence))
+            }
+            Outcome::Published { .. } if report.stages.end_to_end > budget => {
+                watch.misses += 1;
+                None
+            }
+            _ => None,
+        };
+        let failure = failure.or_else(|| {
+            (watch.misses >= watch.rollback_misses).then(|| {
+                format!(
+                    "{} deadline misses in its first {} frames",
+                    watch.misses, watch.frames
+                )
+            })
+        });
+        if let Some(why) = failure {
+            self.roll_back(why);
+        } else if watch.frames_left == 0
+            && let Some(watch) = self.swap.watch.take()
+        {
+            let _ = self.swap.events.send(SwapEvent::Committed {
+                frames: watch.frames,
+                misses: watch.misses,
+                previous: watch.previous,
+            });
+        }
+    }
+
+    fn roll_back(&mut self, why: String) {
+        let Some(watch) = self.swap.watch.take() else {
+            return;
+        };
+        let start = Instant::now();
+        let mut previous = watch.previous;
+        if watch.carried
+            && self
+                .host
+                .snapshot_into(&mut self.swap.state_buf, STATE_CALL_DEADLINE)
+                .and_then(|()| previous.restore(&self.swap.state_buf, STATE_CALL_DEADLINE))
+                .is_err()
+        {
+            tracing::warn!("rolling back: the tracker state did not cross back; the previous module resumes from its state at the swap");
+        }
+        let failed = std::mem::replace(&mut self.host, previous);
+        let pause = start.elapsed();
+        let failed_id = std::mem::replace(&mut self.swap.current, watch.previous_id);
+        self.swap.current_schema = watch.previous_schema;
+        self.sink.swap(&SwapRecord {
+            reason: "rollback",
+            sequence: Some(self.sequence),
+            module: self.swap.current.clone(),
+            other: failed_id,
+            detail: why.clone(),
+            pause: Some(pause),
+        });
+        let _ = self.swap.events.send(SwapEvent::RolledBack {
+            why,
+            sequence: self.sequence,
+            pause,
+            failed,
+        });
     }
 
     fn report_dropped(&mut self) {
@@ -90,7 +302,7 @@ impl Executor {
     }
 
     /// One frame: build, step, publish, report, recycle.
-    fn frame(&mut self, ReadySet { mut set, .. }: ReadySet) {
+    fn frame(&mut self, ReadySet { set, .. }: ReadySet) {
         let start_ns = self.clock.now_ns();
         let arrival_ns = set.trigger_arrival_ns();
         let header = super::frame_header(&set, self.sequence);
@@ -179,8 +391,25 @@ impl Executor {
         self.shared.count(&report);
         self.sink.frame(&report);
         self.sequence += 1;
-        super::empty(&mut set);
-        let _ = self.recycle.try_send(set);
+        self.watch(&report);
+        self.keep_recent(header, set);
+    }
+
+    /// Keeps the set among the recent frames; the oldest goes back to the
+    /// aligner. The deque never grows past its first capacity.
+    fn keep_recent(&mut self, header: FrameHeader, mut set: AlignedSet<ZBytes>) {
+        if self.recent_len == 0 {
+            super::empty(&mut set);
+            let _ = self.recycle.try_send(set);
+            return;
+        }
+        if self.recent.len() >= self.recent_len
+            && let Some((_, mut oldest)) = self.recent.pop_front()
+        {
+            super::empty(&mut oldest);
+            let _ = self.recycle.try_send(oldest);
+        }
+        self.recent.push_back((header, set));
     }
 }
 

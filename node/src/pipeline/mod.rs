@@ -28,11 +28,14 @@ mod intake;
 pub mod markers;
 mod report;
 mod stamp;
+pub mod swap;
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 
+use crossbeam_channel::{Receiver, Sender};
 use fusion_abi::SensorKind;
 use fusion_abi::frame::{FLAG_DEGRADED, FrameHeader};
 use thiserror::Error;
@@ -53,6 +56,7 @@ use crate::launch::Launch;
 use crate::transport::{self, TransportError};
 use align_loop::AlignLoop;
 use executor::Executor;
+use swap::{ModuleIdentity, SwapCommand, SwapEvent};
 
 /// Messages each sensor's queue holds: 200 ms of a 20 Hz sensor. The
 /// aligner drains the queues within microseconds, so they fill only if
@@ -60,6 +64,8 @@ use executor::Executor;
 pub const DEFAULT_SENSOR_QUEUE_LEN: usize = 4;
 /// Aligned sets waiting for a busy executor before the oldest is dropped.
 pub const DEFAULT_SET_QUEUE_LEN: usize = 2;
+/// Recent frames kept for a new module's warm-up.
+pub const DEFAULT_WARMUP_FRAMES: usize = 8;
 
 /// Why the pipeline could not start or stop cleanly.
 #[derive(Debug, Error)]
@@ -104,6 +110,23 @@ pub struct PipelineConfig {
     pub sensor_queue_len: usize,
     /// See [`DEFAULT_SET_QUEUE_LEN`].
     pub set_queue_len: usize,
+    /// The module the pipeline starts with.
+    pub module: ModuleIdentity,
+    /// Recent frames the executor keeps for a new module's warm-up.
+    pub warmup_frames: usize,
+}
+
+/// The swapper's end of the executor's swap channels.
+#[derive(Debug)]
+pub struct SwapPort {
+    /// Requests to the executor.
+    pub commands: Sender<SwapCommand>,
+    /// What the executor did, in order.
+    pub events: Receiver<SwapEvent>,
+    /// The module the pipeline started with.
+    pub initial: ModuleIdentity,
+    /// Its state schema.
+    pub initial_schema: Option<i64>,
 }
 
 impl PipelineConfig {
@@ -125,6 +148,11 @@ impl PipelineConfig {
             markers: Some(launch.outputs.markers.clone()),
             sensor_queue_len: DEFAULT_SENSOR_QUEUE_LEN,
             set_queue_len: DEFAULT_SET_QUEUE_LEN,
+            module: ModuleIdentity {
+                sha256: String::new(),
+                detail: launch.module.source.path().display().to_string(),
+            },
+            warmup_frames: DEFAULT_WARMUP_FRAMES,
         }
     }
 }
@@ -203,6 +231,7 @@ pub struct Pipeline {
     aligner: Option<JoinHandle<AlignCounters>>,
     executor: Option<JoinHandle<()>>,
     markers: Option<JoinHandle<()>>,
+    swap_port: Option<SwapPort>,
 }
 
 impl Pipeline {
@@ -211,7 +240,7 @@ impl Pipeline {
     pub fn start(
         session: &Session,
         config: PipelineConfig,
-        host: ModuleHost,
+        mut host: ModuleHost,
         sink: Box<dyn FrameSink>,
     ) -> Result<Pipeline, PipelineError> {
         let aligner = Aligner::<ZBytes>::new(&config.aligner)?;
@@ -239,6 +268,15 @@ impl Pipeline {
         let (to_executor, sets) = crossbeam_channel::bounded(set_queue_len);
         let (recycle, free_sets) = crossbeam_channel::bounded(set_queue_len + 4);
         let (dropped_tx, dropped_rx) = crossbeam_channel::bounded(64);
+        let (swap_tx, swap_rx) = crossbeam_channel::bounded(4);
+        let (events_tx, events_rx) = crossbeam_channel::unbounded();
+        let schema = host.state_schema(swap::STATE_CALL_DEADLINE);
+        let swap_port = SwapPort {
+            commands: swap_tx,
+            events: events_rx,
+            initial: config.module.clone(),
+            initial_schema: schema,
+        };
         let executor = Executor {
             host,
             kinds: config.sensors.iter().map(|s| s.kind).collect(),
@@ -253,6 +291,16 @@ impl Pipeline {
             clock,
             sequence: 0,
             steps: executor::StepEstimate::default(),
+            swap_commands: swap_rx,
+            recent: VecDeque::with_capacity(config.warmup_frames),
+            recent_len: config.warmup_frames,
+            swap: swap::SwapState {
+                current: config.module.clone(),
+                current_schema: schema,
+                state_buf: Vec::new(),
+                events: events_tx,
+                watch: None,
+            },
         };
         let executor = spawn("fusion-executor", move || executor.run())?;
         let align_loop = AlignLoop {
@@ -280,6 +328,7 @@ impl Pipeline {
             aligner: Some(aligner),
             executor: Some(executor),
             markers,
+            swap_port: Some(swap_port),
         };
         for (index, sensor) in config.sensors.iter().enumerate() {
             let key = transport::key_expr(&sensor.topic)?;
@@ -301,6 +350,11 @@ impl Pipeline {
             pipeline.subscribers.push(subscriber);
         }
         Ok(pipeline)
+    }
+
+    /// The swapper's end of the executor's swap channels (once).
+    pub fn take_swap_port(&mut self) -> Option<SwapPort> {
+        self.swap_port.take()
     }
 
     /// The clock of every arrival time and report.

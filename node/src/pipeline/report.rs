@@ -136,6 +136,12 @@ pub trait FrameSink: Send {
         let _ = set;
     }
 
+    /// A hot swap, a rollback or a refused module, between two frames'
+    /// reports (see [`super::swap`]).
+    fn swap(&mut self, record: &super::swap::SwapRecord) {
+        let _ = record;
+    }
+
     /// The executor stops: every frame has been reported. Flush here.
     fn finish(&mut self) {}
 }

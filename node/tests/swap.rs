@@ -1,0 +1,434 @@
+//! Hot swaps of the fusion module in a running node, over zenoh loopback:
+//! frames stay contiguous across a swap, tracker state (and so track IDs)
+//! crosses, a module that turns slow once live is rolled back, hostile
+//! modules never replace the running one, signatures are enforced, and a
+//! thousand swaps in a row leave the memory flat. Every wait is bounded.
+
+mod common;
+mod live;
+
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Receiver;
+use fusion_abi::NativeModule;
+use fusion_msgs::autoware_perception_msgs::TrackedObjects;
+use fusion_node::host::ModuleHost;
+use fusion_node::launch::{AlignPolicy, Launch};
+use fusion_node::node::{Node, limits};
+use fusion_node::pipeline::{Recorded, RecordingSink};
+use fusion_node::simulate::LiveSim;
+use fusion_node::swap::signing::{SecretKey, sign};
+use fusion_node::swap::{Outcome, SwapHandle, SwapOutcome, Trigger};
+use fusion_reference::ReferenceModule;
+use fusion_sim::{LidarModel, Scene};
+use live::*;
+use zenoh::{Session, Wait};
+
+const T0: i64 = 1_700_000_000_000_000_000;
+const MS: i64 = 1_000_000;
+const SWAP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// These tests keep the two cores busy: one at a time.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// `wasm` with a custom section appended: the same code under another
+/// SHA-256, as a rebuild of the same module would be.
+fn rebuilt(wasm: &[u8], note: &str) -> Vec<u8> {
+    fn leb(mut n: usize, out: &mut Vec<u8>) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            out.push(if n == 0 { byte } else { byte | 0x80 });
+            if n == 0 {
+                return;
+            }
+        }
+    }
+    let name = b"fusion-build";
+    let mut body = Vec::new();
+    leb(name.len(), &mut body);
+    body.extend_from_slice(name);
+    body.extend_from_slice(note.as_bytes());
+    let mut out = wasm.to_vec();
+    out.push(0);
+    leb(body.len(), &mut out);
+    out.extend_from_slice(&body);
+    out
+}
+
+/// A module that answers every frame with an empty `TrackedObjects` and,
+/// from frame `slow_from` on, spins until it is preempted; `tag` makes
+/// builds distinct. Warm-up runs it on earlier frames, so a slow module
+/// passes warm-up and fails only once live.
+fn objects_module(tag: u32, slow_from: Option<u64>) -> Vec<u8> {
+    let output = fusion_msgs::encode(&TrackedObjects::default()).unwrap();
+    let data: String = output.iter().map(|b| format!("\\{b:02x}")).collect();
+    let slow = slow_from.map_or(String::new(), |s| {
+        format!(
+            "(if (i64.ge_u (i64.load (i32.const 65544)) (i64.const {s})) (then (loop $spin (br $spin))))"
+        )
+    });
+    let len = output.len();
+    wat::parse_str(format!(
+        r#"(module
+  (memory (export "memory") 2)
+  (data (i32.const 512) "{data}")
+  (data (i32.const 8192) "build {tag}")
+  (func (export "fusion_abi_version") (result i32) (i32.const 1))
+  (func (export "fusion_input_buffer") (param $len i32) (result i32)
+    (local $pages i32)
+    (local.set $pages
+      (i32.shr_u (i32.add (local.get $len) (i32.const 131071)) (i32.const 16)))
+    (if (i32.gt_u (local.get $pages) (memory.size))
+      (then (if (i32.eq (memory.grow (i32.sub (local.get $pages) (memory.size))) (i32.const -1))
+        (then (return (i32.const 0))))))
+    (i32.const 65536))
+  (func (export "fusion_init") (param $len i32) (result i32) (i32.const 0))
+  (func (export "fusion_step") (param $len i32) (result i64)
+    {slow}
+    (i64.or (i64.shl (i64.const {len}) (i64.const 32)) (i64.const 512)))
+  (func (export "fusion_last_error") (result i64) (i64.const 0)))"#
+    ))
+    .unwrap()
+}
+
+/// Collects every sample on `key` into a channel.
+fn collect(session: &Session, key: &'static str) -> Receiver<Vec<u8>> {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    session
+        .declare_subscriber(key)
+        .callback(move |sample| {
+            let _ = tx.send(sample.payload().to_bytes().into_owned());
+        })
+        .background()
+        .wait()
+        .unwrap();
+    rx
+}
+
+/// The default launch file, with waits loose enough for a loaded machine
+/// (as in `pipeline.rs`), and `extra` lines appended to `[module]`... by
+/// editing the parsed launch instead.
+fn default_launch() -> Launch {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut launch = Launch::load(root.join("launch/default.toml")).unwrap();
+    if let AlignPolicy::Trigger { max_wait, .. } = &mut launch.align {
+        *max_wait = Duration::from_millis(40);
+    }
+    launch.deadline = common::functional_limits().step_deadline;
+    launch
+}
+
+/// A node on the reference module and the session that feeds it.
+struct Rig {
+    node: Node,
+    sink: RecordingSink,
+    peer: Session,
+    launch: Launch,
+    config: Vec<u8>,
+}
+
+fn start(launch: Launch) -> Rig {
+    let config = fusion_msgs::encode(&launch.module_config()).unwrap();
+    let (engine, module) = common::shared();
+    let mut host = ModuleHost::from_module(engine, module, limits(&launch)).unwrap();
+    host.init(&config).unwrap();
+    let port = free_port();
+    let sink = RecordingSink::new();
+    let node = Node::start_with(&launch, listening_session(port), host, Box::new(sink.clone())).unwrap();
+    Rig {
+        node,
+        sink,
+        peer: connected_session(port),
+        launch,
+        config,
+    }
+}
+
+/// Publishes `ticks` ticks of the highway at 20 Hz; at tick `at` it asks
+/// for a swap to `bytes` on another thread (the request takes the whole
+/// watch to answer). Returns the rendered ticks and the outcome.
+fn stream_with_swap(
+    rig: &Rig,
+    ticks: i64,
+    at: i64,
+    swap: impl FnOnce(SwapHandle, &RecordingSink) -> SwapOutcome + Send + 'static,
+) -> (Vec<fusion_node::simulate::Rendered>, SwapOutcome) {
+    let mut sim = LiveSim::new(&rig.peer, &rig.launch, Scene::highway(3), LidarModel::small(), 3).unwrap();
+    assert!(wait_until(Duration::from_secs(10), || sim.all_matched()));
+    let rendered: Vec<_> = (0..ticks).map(|k| sim.render_at(T0 + k * 50 * MS)).collect();
+    let mut request = None;
+    for (k, tick) in rendered.iter().enumerate() {
+        if k as i64 == at {
+            let handle = rig.node.swapper();
+            let sink = rig.sink.clone();
+            request = Some(std::thread::spawn(move || swap(handle, &sink)));
+        }
+        sim.publish(&tick.messages, 0).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    wait_until(Duration::from_secs(10), || {
+        rig.sink.snapshot().frames.len() >= ticks as usize
+    });
+    let outcome = request.unwrap().join().unwrap();
+    (rendered, outcome)
+}
+
+/// Frames are numbered 0, 1, 2, ... in order, each tick's trigger once.
+fn assert_contiguous(recorded: &Recorded, ticks: &[fusion_node::simulate::Rendered]) {
+    assert!(recorded.dropped.is_empty(), "{:?}", recorded.dropped);
+    for (k, report) in recorded.frames.iter().enumerate() {
+        assert_eq!(report.sequence, k as u64);
+        assert_eq!(report.trigger_stamp_ns, ticks[k].stamp_ns, "frame {k}");
+    }
+    assert_eq!(recorded.frames.len(), ticks.len());
+}
+
+#[test]
+fn a_swap_mid_stream_loses_no_frame_and_keeps_the_tracks() {
+    let _serial = serial();
+    let rig = start(default_launch());
+    let outputs = collect(&rig.peer, "fusion/tracked_objects");
+    let v2 = rebuilt(fusion_node::modules::REFERENCE_WASM_BYTES, "v2");
+    let (ticks, outcome) = stream_with_swap(&rig, 60, 20, move |swapper, _| {
+        swapper
+            .swap(v2, None, Trigger::Api, "v2".into(), SWAP_TIMEOUT)
+            .expect("an outcome")
+    });
+    let Rig { node, sink, config, .. } = rig;
+    node.stop().unwrap();
+    assert_eq!(outcome.outcome, Outcome::Swapped, "{outcome:#?}");
+    assert!(outcome.state.as_deref().unwrap().starts_with("carried over"), "{outcome:#?}");
+    let first = outcome.first_sequence.unwrap();
+    assert!((20..40).contains(&first), "{outcome:#?}");
+    assert!(outcome.warmup_frames.unwrap() >= 8, "{outcome:#?}");
+    let recorded = sink.snapshot();
+    assert_contiguous(&recorded, &ticks);
+
+    // With the tracker state carried over exactly, the outputs are those
+    // of one module that never changed: the native build's, byte for byte,
+    // for every frame the node saw whole.
+    let mut native = NativeModule::<ReferenceModule>::init(&config).unwrap();
+    let outputs: Vec<Vec<u8>> = outputs.try_iter().collect();
+    let mut compared = 0;
+    for (k, (tick, report)) in ticks.iter().zip(&recorded.frames).enumerate() {
+        if report.is_degraded() || !report.is_published() {
+            break;
+        }
+        let frame = fusion_sim::frame(k as u64, tick.stamp_ns, &tick.messages);
+        assert_eq!(outputs[k], native.step(&frame).unwrap(), "frame {k}");
+        compared += 1;
+    }
+    assert!(
+        compared as u64 > first + 5,
+        "only {compared} whole frames, the swap was at {first}"
+    );
+}
+
+#[test]
+fn a_module_that_turns_slow_once_live_is_rolled_back() {
+    let _serial = serial();
+    let rig = start(default_launch());
+    let reference = rig.node.swapper().status().current.sha256;
+    let (ticks, outcome) = stream_with_swap(&rig, 60, 20, |swapper, sink| {
+        // Fine on the frames it warms up on, slow from a few frames on.
+        let from = sink.snapshot().frames.len() as u64 + 10;
+        swapper
+            .swap(objects_module(1, Some(from)), None, Trigger::Api, "slow".into(), SWAP_TIMEOUT)
+            .expect("an outcome")
+    });
+    let status = rig.node.swapper().status();
+    let Rig { node, sink, .. } = rig;
+    node.stop().unwrap();
+    assert_eq!(outcome.outcome, Outcome::RolledBack, "{outcome:#?}");
+    assert!(outcome.reason.as_deref().unwrap().contains("deadline misses"), "{outcome:#?}");
+    assert_eq!(status.current.sha256, reference);
+    assert_eq!((status.swaps, status.rollbacks), (1, 1));
+    let recorded = sink.snapshot();
+    assert_contiguous(&recorded, &ticks);
+    // The reference module runs again after the rollback.
+    let back = outcome.rollback_sequence.unwrap() as usize;
+    assert!(back + 5 < recorded.frames.len());
+    assert!(recorded.frames[back + 2..].iter().all(|r| r.is_published()));
+}
+
+#[test]
+fn no_hostile_module_replaces_the_running_one() {
+    let _serial = serial();
+    let rig = start(default_launch());
+    let reference = rig.node.swapper().status().current.sha256;
+    let hostile_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hostile");
+    let mut corpus: Vec<(String, Vec<u8>)> = std::fs::read_dir(&hostile_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wat"))
+        .map(|p| {
+            let name = p.file_stem().unwrap().to_string_lossy().into_owned();
+            (name, wat::parse_file(&p).unwrap())
+        })
+        .collect();
+    corpus.sort();
+    corpus.push(("not wasm".into(), b"MZ\x90\x00 not a module".to_vec()));
+    corpus.push(("empty".into(), Vec::new()));
+    corpus.push((
+        "output not TrackedObjects".into(),
+        wat::parse_file(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/modules/minimal.wat"))
+            .unwrap(),
+    ));
+    corpus.push((
+        "truncated reference".into(),
+        fusion_node::modules::REFERENCE_WASM_BYTES[..5000].to_vec(),
+    ));
+    let count = corpus.len();
+    let (_, outcomes) = stream_with_swap(&rig, 40, 5, move |swapper, _| {
+        let outcomes: Vec<(String, SwapOutcome)> = corpus
+            .into_iter()
+            .map(|(name, bytes)| {
+                let outcome = swapper
+                    .swap(bytes, None, Trigger::Api, name.clone(), SWAP_TIMEOUT)
+                    .expect("an outcome");
+                (name, outcome)
+            })
+            .collect();
+        // Carried back to the test in the outcome's reason field.
+        SwapOutcome {
+            reason: Some(serde_json::to_string(&outcomes).unwrap()),
+            ..outcomes[0].1.clone()
+        }
+    });
+    let status = rig.node.swapper().status();
+    let Rig { node, sink, .. } = rig;
+    node.stop().unwrap();
+    let outcomes: Vec<(String, serde_json::Value)> =
+        serde_json::from_str(outcomes.reason.as_deref().unwrap()).unwrap();
+    assert_eq!(outcomes.len(), count);
+    for (name, outcome) in &outcomes {
+        assert_eq!(outcome["outcome"], "refused", "{name}: {outcome:#}");
+        assert!(!outcome["reason"].as_str().unwrap().is_empty(), "{name}");
+        assert_eq!(outcome["running_sha256"], reference.as_str(), "{name}");
+    }
+    assert_eq!(status.current.sha256, reference);
+    assert_eq!(status.swaps, 0);
+    assert_eq!(status.refused, count as u64);
+    // The stream went on: every frame published by the reference module.
+    let recorded = sink.snapshot();
+    assert!(recorded.frames.len() >= 35, "{}", recorded.frames.len());
+}
+
+#[test]
+fn signed_deploys_take_only_modules_signed_by_a_trusted_key() {
+    let _serial = serial();
+    let trusted = SecretKey::generate().unwrap();
+    let stranger = SecretKey::generate().unwrap();
+    let mut launch = default_launch();
+    launch.module.swap.require_signed = true;
+    launch.module.swap.trusted_keys = vec![trusted.public_key()];
+    let rig = start(launch);
+    let v2 = rebuilt(fusion_node::modules::REFERENCE_WASM_BYTES, "signed");
+    let digest: [u8; 32] = fusion_node::swap::signing::module_sha256(&v2);
+    let good = sign(&trusted, &digest).to_bytes().to_vec();
+    let bad = sign(&stranger, &digest).to_bytes().to_vec();
+    let tampered = sign(&trusted, &fusion_node::swap::signing::module_sha256(b"other")).to_bytes().to_vec();
+    let (_, outcome) = stream_with_swap(&rig, 50, 5, move |swapper, _| {
+        let attempt = |signature: Option<Vec<u8>>| {
+            swapper
+                .swap(v2.clone(), signature, Trigger::Api, "v2".into(), SWAP_TIMEOUT)
+                .expect("an outcome")
+        };
+        let results = [attempt(None), attempt(Some(bad)), attempt(Some(tampered)), attempt(Some(b"short".to_vec())), attempt(Some(good))];
+        SwapOutcome {
+            reason: Some(serde_json::to_string(&results).unwrap()),
+            ..results[4].clone()
+        }
+    });
+    let Rig { node, .. } = rig;
+    node.stop().unwrap();
+    let results: Vec<serde_json::Value> = serde_json::from_str(outcome.reason.as_deref().unwrap()).unwrap();
+    for (i, needle) in [(0, "require"), (1, "trusted"), (2, "trusted"), (3, "")] {
+        assert_eq!(results[i]["outcome"], "refused", "{:#}", results[i]);
+        assert!(results[i]["reason"].as_str().unwrap().contains(needle), "{:#}", results[i]);
+    }
+    assert_eq!(results[4]["outcome"], "swapped", "{:#}", results[4]);
+}
+
+/// Resident memory of this process, bytes.
+fn rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    kb * 1024
+}
+
+#[test]
+fn a_thousand_swaps_in_a_row_leave_memory_flat() {
+    let _serial = serial();
+    const SWAPS: usize = 1000;
+    let dir = tempfile::tempdir().unwrap();
+    let mut launch = wat_launch(dir.path(), "minimal", "50ms", "1ms", false);
+    launch.module.swap.warmup_frames = 1;
+    launch.module.swap.watch_frames = 1;
+    let a = objects_module(1, None);
+    let b = objects_module(2, None);
+    let config = fusion_msgs::encode(&launch.module_config()).unwrap();
+    let (engine, _) = common::shared();
+    let mut host = ModuleHost::from_wasm(engine, &a, limits(&launch)).unwrap();
+    host.init(&config).unwrap();
+    let port = free_port();
+    let sink = RecordingSink::new();
+    let node = Node::start_with(&launch, listening_session(port), host, Box::new(sink.clone())).unwrap();
+    let peer = connected_session(port);
+    let lidar = matched_publisher(&peer, "/test/lidar");
+    // A LiDAR at 500 Hz: each swap needs a frame to warm up on and one to
+    // be watched.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let feeding = {
+        let stop = std::sync::Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let start = Instant::now();
+            let mut k = 0i64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && start.elapsed() < Duration::from_secs(600) {
+                lidar.put(header_message(T0 + k * 2 * MS)).wait().unwrap();
+                k += 1;
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        })
+    };
+    let swapper = node.swapper();
+    let mut rss = Vec::new();
+    let mut pauses = Vec::new();
+    for i in 0..SWAPS {
+        let module = if i % 2 == 0 { b.clone() } else { a.clone() };
+        let outcome = swapper
+            .swap(module, None, Trigger::Api, format!("soak {i}"), SWAP_TIMEOUT)
+            .expect("an outcome");
+        assert_eq!(outcome.outcome, Outcome::Swapped, "swap {i}: {outcome:#?}");
+        pauses.push(outcome.pause_us.unwrap());
+        if i == 99 || i == SWAPS - 1 {
+            rss.push(rss_bytes());
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    feeding.join().unwrap();
+    let status = swapper.status();
+    drop(swapper);
+    node.stop().unwrap();
+    assert_eq!(status.swaps, SWAPS as u64);
+    assert_eq!(status.rollbacks, 0);
+    // Flat: after the first hundred (caches, pools warmed up), 900 more
+    // swaps may not grow the process by more than 16 MiB.
+    let growth = rss[1].saturating_sub(rss[0]);
+    assert!(growth < 16 << 20, "RSS grew {} KiB over 900 swaps", growth >> 10);
+    let recorded = sink.snapshot();
+    for (k, report) in recorded.frames.iter().enumerate() {
+        assert_eq!(report.sequence, k as u64);
+    }
+    let _ = config;
+}
