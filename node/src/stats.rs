@@ -92,23 +92,7 @@ pub fn serve(
 /// within `timeout`.
 pub fn query(session: &Session, node: &str, timeout: Duration) -> Result<Option<Value>, String> {
     let key = key(node).map_err(|e| e.to_string())?;
-    let replies = session
-        .get(key)
-        .timeout(timeout)
-        .wait()
-        .map_err(|e| e.to_string())?;
-    while let Ok(reply) = replies.recv() {
-        match reply.result() {
-            Ok(sample) => {
-                let bytes = sample.payload().to_bytes();
-                return serde_json::from_slice(&bytes)
-                    .map(Some)
-                    .map_err(|e| format!("the node's answer is not JSON: {e}"));
-            }
-            Err(e) => tracing::debug!(error = ?e.payload().try_to_string(), "stats error reply"),
-        }
-    }
-    Ok(None)
+    crate::transport::query_json(session, key, None, None, timeout)
 }
 
 /// The answer as a table: counters, per-sensor drops, percentiles.

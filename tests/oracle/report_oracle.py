@@ -27,7 +27,8 @@ from hlog_oracle import HIGHEST_US, LOWEST_US, SIGFIG, check_percentile, fail, n
 
 STAGE_QUANTILES = {"p50_us": 0.5, "p90_us": 0.9, "p99_us": 0.99, "p999_us": 0.999,
                    "p9999_us": 0.9999}
-NOT_FAILURES = {"late", "degraded", "dropped_input"}
+NOT_FRAMES = {"dropped_input", "swap", "rollback", "swap_refused"}
+NOT_FAILURES = {"late", "degraded"} | NOT_FRAMES
 
 
 def main(hlog: Path, misses: Path, report_path: Path) -> None:
@@ -84,7 +85,7 @@ def main(hlog: Path, misses: Path, report_path: Path) -> None:
     theirs = {c["reason"]: c["count"] for c in report["miss_reasons"]}
     if theirs != dict(reasons):
         fail(f"miss reasons {theirs}, the log has {dict(reasons)}")
-    missed = sum(n for reason, n in reasons.items() if reason != "dropped_input")
+    missed = sum(n for reason, n in reasons.items() if reason not in NOT_FRAMES)
     failures = sum(n for reason, n in reasons.items() if reason not in NOT_FAILURES)
     frames = e2e.get_total_count() + reasons.get("dropped_set", 0)
     rate = missed / max(frames, missed) if max(frames, missed) else 0.0

@@ -24,8 +24,13 @@ pub const DEFAULT_BUDGET_US: f64 = 10_000.0;
 /// absolute times, not time since the node's start.
 const ABSOLUTE_NS: i64 = 100_000_000_000_000_000;
 
-/// Reasons that are not the build's fault: the frame ran to completion.
-const NOT_FAILURES: [&str; 3] = ["late", "degraded", "dropped_input"];
+/// Miss-log lines that are not frames: dropped sensor messages, and the
+/// hot-swap records (`swap`, `rollback`, `swap_refused`).
+const NOT_FRAMES: [&str; 4] = ["dropped_input", "swap", "rollback", "swap_refused"];
+
+/// Frame reasons that are not the build's fault: the frame ran to
+/// completion.
+const NOT_FAILURES: [&str; 2] = ["late", "degraded"];
 
 /// One input file: a name for messages and its text.
 #[derive(Debug, Clone, Copy)]
@@ -198,8 +203,9 @@ impl Run {
             has_misses.then(|| self.records().filter(|r| f(r)).count() as u64)
         };
         let dropped_sets = count(&|r| r.reason == "dropped_set").unwrap_or(0);
-        let missed = count(&|r| r.reason != "dropped_input");
-        let failures = count(&|r| !NOT_FAILURES.contains(&r.reason.as_str()));
+        let is_frame = |r: &MissRecord| !NOT_FRAMES.contains(&r.reason.as_str());
+        let missed = count(&|r| is_frame(r));
+        let failures = count(&|r| is_frame(r) && !NOT_FAILURES.contains(&r.reason.as_str()));
         let dropped_inputs = has_misses.then(|| {
             self.records()
                 .filter(|r| r.reason == "dropped_input")

@@ -93,8 +93,9 @@ pub struct FrameCounts {
     pub ran: u64,
     /// Aligned sets dropped before they ran (`dropped_set` lines).
     pub dropped_sets: u64,
-    /// Frames in the miss log, `dropped_set` included, `dropped_input`
-    /// not (it is not a frame). `None` without a miss log.
+    /// Frames in the miss log, `dropped_set` included; `dropped_input` and
+    /// the hot-swap lines not (they are not frames). `None` without a miss
+    /// log.
     pub missed: Option<u64>,
     /// `missed / (ran + dropped_sets)`; `None` without a miss log.
     pub miss_rate: Option<f64>,

@@ -6,6 +6,7 @@
 mod check_launch;
 mod compile;
 mod demo;
+mod deploy;
 mod evaluate;
 mod info;
 mod inspect;
@@ -126,6 +127,11 @@ enum Command {
     ///
     /// Example: fusion-node stats --node fusion_node --connect tcp/127.0.0.1:7447
     Stats(stats::StatsArgs),
+    /// Hot-swap a running node's fusion module: send it over zenoh, wait
+    /// for the outcome (after the new module's warm-up and watch).
+    ///
+    /// Example: fusion-node deploy fusion_v2.wasm --node fusion_node
+    Deploy(deploy::DeployArgs),
 }
 
 /// Parses the process arguments, runs the command and maps its outcome to
@@ -147,6 +153,7 @@ pub fn main() -> ExitCode {
         Command::Evaluate(args) => evaluate::run(args),
         Command::SimulateLive(args) => simulate_live::run(args),
         Command::Stats(args) => stats::run(args),
+        Command::Deploy(args) => deploy::run(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,8 @@
 //! `fusion-node run`: the node itself.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use clap::Args;
@@ -9,6 +11,8 @@ use super::CliError;
 use crate::diagnostics::DiagnosticsPublisher;
 use crate::launch::{Launch, format_duration, parse_duration};
 use crate::monitor::{MonitorHandle, MonitorSink, RunMode};
+use crate::swap::admin::Admin;
+use crate::swap::watch::Triggers;
 use crate::node::{Node, load_host, module_sha256};
 use crate::pipeline::Summary;
 use crate::transport;
@@ -63,6 +67,10 @@ pub(super) struct Running {
     monitor: MonitorHandle,
     diagnostics: DiagnosticsPublisher,
     stats: zenoh::query::Queryable<()>,
+    /// `fusion-node deploy` and `module status`.
+    admin: Admin,
+    /// The module file watcher and SIGHUP.
+    triggers: Triggers,
 }
 
 impl Running {
@@ -82,6 +90,13 @@ impl Running {
         let stats =
             crate::stats::serve(node.session(), &launch.name, sensor_names, monitor.clone())
                 .map_err(|e| failure(&e))?;
+        let admin = crate::swap::admin::serve(node.session(), &launch.name, node.swapper())
+            .map_err(|e| failure(&e))?;
+        let sighup = Arc::new(AtomicBool::new(false));
+        signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&sighup))
+            .map_err(|e| failure(&format!("cannot handle SIGHUP: {e}")))?;
+        let triggers =
+            Triggers::start(launch, node.swapper(), Some(sighup)).map_err(|e| failure(&e))?;
         tracing::info!(
             node = %launch.name,
             sensors = launch.sensors.len(),
@@ -95,6 +110,8 @@ impl Running {
             monitor,
             diagnostics,
             stats,
+            admin,
+            triggers,
         })
     }
 
@@ -111,6 +128,7 @@ impl Running {
         self.monitor
             .set_overflow_drops(stats.iter().map(|s| s.counts.dropped_overflow));
         let now_ns = pipeline.clock().now_ns();
+        self.diagnostics.set_module(self.node.swapper().status());
         if let Err(e) = self
             .diagnostics
             .publish(now_ns, &stats, &self.monitor.counters())
@@ -129,7 +147,11 @@ impl Running {
             monitor,
             diagnostics,
             stats,
+            admin,
+            triggers,
         } = self;
+        drop(triggers);
+        drop(admin);
         drop(diagnostics);
         drop(stats);
         let summary = node.stop().map_err(|e| CliError::failure(e.to_string()))?;

@@ -34,6 +34,7 @@ use fusion_msgs::diagnostic_msgs::{DiagnosticArray, DiagnosticStatus, KeyValue};
 use fusion_msgs::std_msgs::Header;
 
 use crate::deadline::MissCounters;
+use crate::swap::ModuleStatus;
 use crate::pipeline::{SensorCounts, SensorStats, span};
 
 pub use publish::{DiagnosticsPublisher, PublishError};
@@ -54,6 +55,10 @@ pub struct Diagnostics {
     /// When the previous report was built; 0, the pipeline clock's origin
     /// when every count was zero, before the first.
     previous_ns: i64,
+    /// The module status to report, if the node has a swapper.
+    module: Option<ModuleStatus>,
+    /// Swap counts (swaps, rollbacks, refused) at the previous report.
+    previous_swaps: (u64, u64, u64),
 }
 
 impl Diagnostics {
@@ -65,7 +70,14 @@ impl Diagnostics {
             previous: MissCounters::default(),
             previous_sensors: Vec::new(),
             previous_ns: 0,
+            module: None,
+            previous_swaps: (0, 0, 0),
         }
+    }
+
+    /// The module status the next report includes.
+    pub fn set_module(&mut self, status: ModuleStatus) {
+        self.module = Some(status);
     }
 
     /// The array to publish now. `now_ns` is on the clock of the arrival
@@ -85,6 +97,10 @@ impl Diagnostics {
             .map(|(i, s)| self.sensor(now_ns, i, s))
             .collect();
         status.push(self.node_status(counters));
+        if let Some(module) = self.module.take() {
+            status.push(self.module_status(&module));
+            self.previous_swaps = (module.swaps, module.rollbacks, module.refused);
+        }
         self.previous = *counters;
         self.previous_sensors = sensors.iter().map(|s| s.counts).collect();
         self.previous_ns = now_ns;
@@ -208,6 +224,57 @@ impl Diagnostics {
             message,
             hardware_id: self.node.clone(),
             values: totals.iter().map(|(k, v)| kv(k, v.to_string())).collect(),
+        }
+    }
+}
+
+impl Diagnostics {
+    /// The running module, and the hot swaps: WARN when a swap was rolled
+    /// back or a module refused since the last report.
+    fn module_status(&self, m: &ModuleStatus) -> DiagnosticStatus {
+        let (swaps, rollbacks, refused) = self.previous_swaps;
+        let level = if m.rollbacks > rollbacks || m.refused > refused {
+            DiagnosticStatus::WARN
+        } else {
+            DiagnosticStatus::OK
+        };
+        let short = |sha: &str| sha.get(..12).unwrap_or(sha).to_owned();
+        let mut message = format!(
+            "module {} ({}); {} swaps, {} rolled back, {} refused",
+            short(&m.current.sha256),
+            m.current.detail,
+            m.swaps,
+            m.rollbacks,
+            m.refused
+        );
+        let changed = m.swaps > swaps || m.rollbacks > rollbacks || m.refused > refused;
+        if changed && let Some(last) = &m.last {
+            let _ = write!(message, "; last request {}", last.outcome);
+            if let Some(reason) = &last.reason {
+                let _ = write!(message, ": {reason}");
+            }
+        }
+        let last = m.last.as_ref();
+        let values = [
+            ("current_sha256", m.current.sha256.clone()),
+            ("current", m.current.detail.clone()),
+            ("since_unix_ns", m.current.since_unix_ns.to_string()),
+            (
+                "previous_sha256",
+                m.previous.as_ref().map(|p| p.sha256.clone()).unwrap_or_default(),
+            ),
+            ("swaps", m.swaps.to_string()),
+            ("rollbacks", m.rollbacks.to_string()),
+            ("refused", m.refused.to_string()),
+            ("last_outcome", last.map(|l| l.outcome.to_string()).unwrap_or_default()),
+            ("last_reason", last.and_then(|l| l.reason.clone()).unwrap_or_default()),
+        ];
+        DiagnosticStatus {
+            level,
+            name: format!("{}: module", self.node),
+            message,
+            hardware_id: self.node.clone(),
+            values: values.iter().map(|(k, v)| kv(k, v.clone())).collect(),
         }
     }
 }

@@ -50,6 +50,11 @@ impl DiagnosticsPublisher {
         })
     }
 
+    /// The module status the next array includes.
+    pub fn set_module(&mut self, status: crate::swap::ModuleStatus) {
+        self.diagnostics.set_module(status);
+    }
+
     /// Builds the array for `now_ns` (pipeline clock) from the pipeline's
     /// sensor totals and the monitor's counters, stamps it with the wall
     /// clock and publishes it. Returns what was published.

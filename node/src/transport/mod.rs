@@ -13,10 +13,12 @@
 //! This module only opens sessions and maps names. Who subscribes and
 //! publishes what is the pipeline's business.
 
+mod query;
 mod shm;
 #[cfg(test)]
 mod tests;
 
+pub use query::query_json;
 pub use shm::{DEFAULT_SHM_POOL_BYTES, SHM_MIN_PAYLOAD, SensorPublisher, ShmPool};
 
 use std::path::PathBuf;

@@ -1,0 +1,44 @@
+//! Asking a node a question over zenoh and reading its JSON answer: the
+//! client side of `fusion/<node>/stats` and the admin keys.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use zenoh::Session;
+use zenoh::Wait;
+use zenoh::key_expr::KeyExpr;
+
+/// The first JSON answer to a query on `key` within `timeout`, with
+/// `payload` and `attachment` sent along; `Ok(None)` when nobody answered.
+/// An error reply is returned as `Err` with its text.
+pub fn query_json(
+    session: &Session,
+    key: KeyExpr<'static>,
+    payload: Option<Vec<u8>>,
+    attachment: Option<Vec<u8>>,
+    timeout: Duration,
+) -> Result<Option<Value>, String> {
+    let mut get = session.get(key).timeout(timeout);
+    if let Some(payload) = payload {
+        get = get.payload(payload);
+    }
+    if let Some(attachment) = attachment {
+        get = get.attachment(attachment);
+    }
+    let replies = get.wait().map_err(|e| e.to_string())?;
+    while let Ok(reply) = replies.recv() {
+        match reply.result() {
+            Ok(sample) => {
+                let bytes = sample.payload().to_bytes();
+                return serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|e| format!("the node's answer is not JSON: {e}"));
+            }
+            Err(e) => {
+                let text = e.payload().try_to_string().map(|s| s.into_owned());
+                return Err(text.unwrap_or_else(|_| "an error reply".into()));
+            }
+        }
+    }
+    Ok(None)
+}
