@@ -1,0 +1,3 @@
+//! Hot swap of the fusion module.
+
+pub mod signing;
