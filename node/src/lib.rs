@@ -19,4 +19,5 @@ pub mod replay;
 pub mod sched;
 pub mod simulate;
 pub mod stats;
+pub mod swap;
 pub mod transport;

@@ -241,3 +241,118 @@ fn compile_names_a_forbidden_import_and_bad_cpus() {
         "{err}"
     );
 }
+
+#[test]
+fn module_keygen_then_sign_makes_a_signature_the_node_accepts() {
+    use fusion_node::swap::signing::{self, PublicKey, SignatureError};
+    let (dir, wasm) = minimal_wasm();
+    let key = dir.path().join("deploy.key");
+    let out = fusion_node(&["module", "keygen", "-o", key.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let printed: PublicKey = stdout.lines().next().unwrap().parse().unwrap();
+    assert!(
+        stdout.contains(&format!("trusted_keys = [\"{printed}\"]")),
+        "{stdout}"
+    );
+    let pub_file = std::fs::read_to_string(dir.path().join("deploy.key.pub")).unwrap();
+    assert_eq!(pub_file, format!("{printed}\n"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    let out = fusion_node(&[
+        "module",
+        "sign",
+        wasm.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let module = std::fs::read(&wasm).unwrap();
+    let digest = signing::module_sha256(&module);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains(&fusion_node::host::artifact::sha256_hex(&module)),
+        "{stdout}"
+    );
+    let sig_path = signing::signature_path(&wasm);
+    assert!(stdout.contains(&sig_path.display().to_string()), "{stdout}");
+    let sig = std::fs::read(&sig_path).unwrap();
+    assert_eq!(sig.len(), 129, "128 hex characters and a newline");
+
+    // The second trusted key is the one that signed.
+    let other: PublicKey = "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c"
+        .parse()
+        .unwrap();
+    assert_eq!(
+        signing::verify(&[other, printed], &digest, Some(&sig)),
+        Ok(1)
+    );
+    assert_eq!(
+        signing::verify(&[other], &digest, Some(&sig)),
+        Err(SignatureError::Untrusted { keys: 1 })
+    );
+    let changed = signing::module_sha256(&[module.as_slice(), b"\0"].concat());
+    assert!(signing::verify(&[printed], &changed, Some(&sig)).is_err());
+}
+
+#[test]
+fn module_keygen_refuses_to_overwrite_a_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("k");
+    let key_arg = key.to_str().unwrap();
+    assert!(
+        fusion_node(&["module", "keygen", "-o", key_arg])
+            .status
+            .success()
+    );
+    let before = std::fs::read(&key).unwrap();
+
+    let out = fusion_node(&["module", "keygen", "-o", key_arg]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("exists") && err.contains("--force"), "{err}");
+    assert_eq!(std::fs::read(&key).unwrap(), before);
+
+    // Only the .pub left over is refused too, and nothing is written.
+    std::fs::remove_file(&key).unwrap();
+    let out = fusion_node(&["module", "keygen", "-o", key_arg]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!key.exists());
+
+    let out = fusion_node(&["module", "keygen", "-o", key_arg, "--force"]);
+    assert!(out.status.success());
+    assert_ne!(std::fs::read(&key).unwrap(), before);
+
+    // sign: an unreadable key is exit code 2.
+    let (_wasm_dir, wasm) = minimal_wasm();
+    let missing = dir.path().join("missing.key");
+    let out = fusion_node(&[
+        "module",
+        "sign",
+        wasm.to_str().unwrap(),
+        "--key",
+        missing.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!signing_path_exists(&wasm));
+}
+
+fn signing_path_exists(module: &std::path::Path) -> bool {
+    fusion_node::swap::signing::signature_path(module).exists()
+}

@@ -71,6 +71,10 @@ fn every_shipped_launch_file_passes() {
         );
         assert!(stdout.contains("deadline  10ms"), "{stdout}");
         assert!(stdout.contains("module    builtin:reference ("), "{stdout}");
+        assert!(
+            stdout.contains("swap      watch off, warmup 8 frames, watch 20 frames, rollback at 3 misses, signatures not required\n"),
+            "{stdout}"
+        );
     }
 }
 
@@ -247,5 +251,53 @@ fn missing_launch_file() {
             file.display()
         )),
         "{stderr}"
+    );
+}
+
+#[test]
+fn swap_table_errors_name_the_position() {
+    let swap = "path = \"m.wasm\"\n\n[module.swap]\n";
+    assert_error(
+        &edit(
+            "path = \"m.wasm\"\n",
+            &format!("{swap}watch = true\npolling = \"1s\"\n"),
+        ),
+        8,
+        1,
+        "unknown field `polling`, expected one of `watch`, `poll_interval`",
+    );
+    assert_error(
+        &edit(
+            "path = \"m.wasm\"\n",
+            &format!("{swap}require_signed = true\ntrusted_keys = [\"d75a98\"]\n"),
+        ),
+        8,
+        17,
+        "trusted_keys[0]: not an ed25519 public key: expected 64 hex characters, found 6",
+    );
+}
+
+#[test]
+fn check_launch_prints_the_swap_policy() {
+    let key = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+    let text = edit(
+        "path = \"m.wasm\"\n",
+        &format!(
+            "path = \"m.wasm\"\n[module.swap]\nwatch = true\npoll_interval = \"1s\"\nrequire_signed = true\ntrusted_keys = [\"{key}\"]\n"
+        ),
+    );
+    let (_, out, _dir) = check_text(&text);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!(
+            "swap      watch on (poll 1s), warmup 8 frames, watch 20 frames, rollback at 3 misses, signed only (1 trusted key)\n   0 trusted key {key}\n"
+        )),
+        "{stdout}"
     );
 }

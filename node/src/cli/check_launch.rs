@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::CliError;
-use crate::launch::{AlignPolicy, Launch, ModuleSource, Zenoh, format_duration, format_size};
+use crate::launch::{
+    AlignPolicy, Launch, ModuleSource, SwapPolicy, Zenoh, format_duration, format_size,
+};
 
 #[derive(Debug, Args)]
 pub struct CheckLaunchArgs {
@@ -98,6 +100,7 @@ fn summary(launch: &Launch) -> String {
         format_size(module.memory_bytes),
         module.parameters.len()
     );
+    swap_policy(&mut s, &module.swap);
     let out = &launch.outputs;
     let _ = writeln!(
         s,
@@ -105,6 +108,34 @@ fn summary(launch: &Launch) -> String {
         out.tracked_objects, out.markers, out.diagnostics, out.frame_id
     );
     s
+}
+
+/// `[module.swap]`: one line, then the trusted keys.
+fn swap_policy(s: &mut String, swap: &SwapPolicy) {
+    let _ = writeln!(
+        s,
+        "swap      watch {}, warmup {} frames, watch {} frames, rollback at {} misses, {}",
+        if swap.watch {
+            format!("on (poll {})", format_duration(swap.poll_interval))
+        } else {
+            "off".to_owned()
+        },
+        swap.warmup_frames,
+        swap.watch_frames,
+        swap.rollback_misses,
+        if swap.require_signed {
+            let n = swap.trusted_keys.len();
+            format!(
+                "signed only ({n} trusted key{})",
+                if n == 1 { "" } else { "s" }
+            )
+        } else {
+            "signatures not required".to_owned()
+        }
+    );
+    for (i, key) in swap.trusted_keys.iter().enumerate() {
+        let _ = writeln!(s, "  {i:>2} trusted key {key}");
+    }
 }
 
 fn list(items: &[String]) -> String {

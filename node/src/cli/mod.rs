@@ -10,6 +10,7 @@ mod deploy;
 mod evaluate;
 mod info;
 mod inspect;
+mod module;
 mod msgs;
 mod progress;
 mod record;
@@ -69,6 +70,13 @@ enum Command {
     /// verifies it; exit code 1 and the reason when it would be refused. A
     /// valid artifact for another target is described (exit code 0).
     Inspect(inspect::InspectArgs),
+    /// Deploy tools for fusion modules: `keygen` makes an ed25519 key pair
+    /// for the launch file's `[module.swap] trusted_keys`, `sign` writes
+    /// a module's signature (MODULE.sig) for `require_signed`.
+    ///
+    /// Example: fusion-node module sign fusion.wasm --key deploy.key
+    #[command(subcommand)]
+    Module(module::ModuleCommand),
     /// Summarise a recorded drive (`.mcap`): duration, start and end,
     /// message counts and rates per topic, compression. Read from the
     /// summary section, or by scanning a truncated file (with a warning).
@@ -144,6 +152,7 @@ pub fn main() -> ExitCode {
         Command::Compile(args) => compile::run(args),
         Command::Info(args) => info::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Module(cmd) => module::run(cmd),
         Command::CheckLaunch(args) => check_launch::run(args),
         Command::Record(args) => record::run(args),
         Command::Run(args) => run::run(args),

@@ -28,6 +28,7 @@ use fusion_msgs::geometry_msgs::{Point, Pose, Quaternion};
 use serde::Deserialize;
 
 use crate::align::{AlignerConfig, ApproximateTimeConfig, PolicyConfig, TriggerConfig};
+use crate::swap::signing::PublicKey;
 
 pub use error::{LaunchError, LaunchErrorKind, Location};
 pub use units::{format_duration, format_size, parse_duration};
@@ -52,6 +53,14 @@ pub const DEFAULT_OUTPUT_FRAME: &str = "base_link";
 pub const DEFAULT_HLOG_INTERVAL: Duration = Duration::from_secs(5);
 /// The `[module] path` that names the reference module built with the node.
 pub const BUILTIN_REFERENCE: &str = "builtin:reference";
+/// `[module.swap] poll_interval` by default.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// `[module.swap] warmup_frames` by default.
+pub const DEFAULT_WARMUP_FRAMES: u32 = 8;
+/// `[module.swap] watch_frames` by default.
+pub const DEFAULT_WATCH_FRAMES: u32 = 20;
+/// `[module.swap] rollback_misses` by default.
+pub const DEFAULT_ROLLBACK_MISSES: u32 = 3;
 
 /// A validated launch file. Only [`Launch::load`] and [`Launch::parse`]
 /// make one.
@@ -227,6 +236,45 @@ pub struct Module {
     pub memory_bytes: u64,
     /// Its tuning parameters, sorted by name (booleans as 1 and 0).
     pub parameters: Vec<(String, f64)>,
+    /// How it is hot-swapped (`[module.swap]`).
+    pub swap: SwapPolicy,
+}
+
+/// How the module is hot-swapped (`[module.swap]`); [`Default`] is the
+/// table's defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SwapPolicy {
+    /// Watch the module file and swap when it changes.
+    pub watch: bool,
+    /// How often the watcher looks at the file (at least 10ms).
+    pub poll_interval: Duration,
+    /// Recent frames a new module runs in shadow before it goes live
+    /// (1 to 64).
+    pub warmup_frames: u32,
+    /// Frames watched after a swap (1 to 10000).
+    pub watch_frames: u32,
+    /// Deadline misses within the watched frames that roll the swap back
+    /// (1 to `watch_frames`); any trap rolls back at once.
+    pub rollback_misses: u32,
+    /// Refuse a module without a signature from one of `trusted_keys`.
+    pub require_signed: bool,
+    /// The ed25519 keys whose signatures are accepted; not empty when
+    /// `require_signed`.
+    pub trusted_keys: Vec<PublicKey>,
+}
+
+impl Default for SwapPolicy {
+    fn default() -> Self {
+        SwapPolicy {
+            watch: false,
+            poll_interval: DEFAULT_POLL_INTERVAL,
+            warmup_frames: DEFAULT_WARMUP_FRAMES,
+            watch_frames: DEFAULT_WATCH_FRAMES,
+            rollback_misses: DEFAULT_ROLLBACK_MISSES,
+            require_signed: false,
+            trusted_keys: Vec::new(),
+        }
+    }
 }
 
 /// Where the module comes from.

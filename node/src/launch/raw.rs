@@ -112,6 +112,27 @@ pub(super) struct RawModule {
     pub memory: Option<Spanned<ByteSize>>,
     #[serde(default)]
     pub parameters: BTreeMap<String, Spanned<toml::Value>>,
+    #[serde(default)]
+    pub swap: Option<RawSwap>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSwap {
+    #[serde(default)]
+    pub watch: Option<Spanned<bool>>,
+    #[serde(default)]
+    pub poll_interval: Option<Spanned<HumanDuration>>,
+    #[serde(default)]
+    pub warmup_frames: Option<Spanned<u32>>,
+    #[serde(default)]
+    pub watch_frames: Option<Spanned<u32>>,
+    #[serde(default)]
+    pub rollback_misses: Option<Spanned<u32>>,
+    #[serde(default)]
+    pub require_signed: Option<Spanned<bool>>,
+    #[serde(default)]
+    pub trusted_keys: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

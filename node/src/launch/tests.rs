@@ -311,3 +311,157 @@ fn the_builtin_module_is_embedded_in_the_binary() {
         std::path::Path::new(BUILTIN_REFERENCE)
     );
 }
+
+/// MINIMAL with a `[module.swap]` table holding `body`; the table's first
+/// key is on line 6.
+fn with_swap(body: &str) -> String {
+    let path = "path = \"builtin:reference\"\n";
+    MINIMAL.replacen(path, &format!("{path}[module.swap]\n{body}\n"), 1)
+}
+
+const KEY_A: &str = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+const KEY_B: &str = "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c";
+
+#[test]
+fn swap_policy_defaults_without_the_table() {
+    let launch = parse(MINIMAL).unwrap();
+    assert_eq!(launch.module.swap, SwapPolicy::default());
+    let swap = SwapPolicy::default();
+    assert!(!swap.watch && !swap.require_signed && swap.trusted_keys.is_empty());
+    assert_eq!(swap.poll_interval, Duration::from_millis(500));
+    assert_eq!(
+        (swap.warmup_frames, swap.watch_frames, swap.rollback_misses),
+        (8, 20, 3)
+    );
+    // An empty table is the defaults too.
+    assert_eq!(parse(&with_swap("")).unwrap().module.swap, swap);
+}
+
+#[test]
+fn a_full_swap_table_parses() {
+    let text = with_swap(&format!(
+        "watch = false\npoll_interval = \"250ms\"\nwarmup_frames = 64\nwatch_frames = 100\n\
+         rollback_misses = 5\nrequire_signed = true\ntrusted_keys = [\"{KEY_A}\", \"{}\"]",
+        KEY_B.to_uppercase()
+    ));
+    let swap = parse(&text).unwrap().module.swap;
+    assert_eq!(
+        swap,
+        SwapPolicy {
+            watch: false,
+            poll_interval: Duration::from_millis(250),
+            warmup_frames: 64,
+            watch_frames: 100,
+            rollback_misses: 5,
+            require_signed: true,
+            trusted_keys: vec![KEY_A.parse().unwrap(), KEY_B.parse().unwrap()],
+        }
+    );
+    assert_eq!(swap.trusted_keys[1].to_string(), KEY_B);
+}
+
+#[test]
+fn watch_needs_a_module_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("m.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    let text = with_swap("watch = true\nwatch_frames = 2").replace("builtin:reference", "m.wasm");
+    let swap = Launch::parse(&text, &dir.path().join("launch.toml"))
+        .unwrap()
+        .module
+        .swap;
+    assert!(swap.watch);
+    // The default rollback_misses (3) shrinks to a 2-frame watch.
+    assert_eq!((swap.watch_frames, swap.rollback_misses), (2, 2));
+}
+
+/// Each bad value: the message, at the line and column of `at` (the
+/// first occurrence in the table's body).
+#[test]
+fn swap_errors_point_at_the_value() {
+    let bad_key = format!("trusted_keys = [\"{KEY_A}\", \"abc\"]");
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "wacth = true",
+            "wacth",
+            "unknown field `wacth`, expected one of `watch`",
+        ),
+        (
+            "watch = true",
+            "true",
+            "`builtin:reference` is embedded in the binary, so there is no file to watch",
+        ),
+        (
+            "watch = 1",
+            "1",
+            "invalid type: integer `1`, expected a boolean",
+        ),
+        (
+            "poll_interval = \"5ms\"",
+            "\"5ms\"",
+            "poll_interval 5ms is too short: at least 10ms",
+        ),
+        ("poll_interval = 500", "500", "has no unit"),
+        (
+            "warmup_frames = 0",
+            "0",
+            "warmup_frames 0 is out of range: 1 to 64",
+        ),
+        (
+            "warmup_frames = 65",
+            "65",
+            "warmup_frames 65 is out of range: 1 to 64",
+        ),
+        ("warmup_frames = -1", "-1", "invalid value: integer `-1`"),
+        (
+            "watch_frames = 10001",
+            "10001",
+            "watch_frames 10001 is out of range: 1 to 10000",
+        ),
+        (
+            "rollback_misses = 0",
+            "0",
+            "rollback_misses 0 is out of range: 1 to 20 (watch_frames)",
+        ),
+        (
+            "watch_frames = 4\nrollback_misses = 5",
+            "5",
+            "rollback_misses 5 is out of range: 1 to 4 (watch_frames)",
+        ),
+        (
+            "require_signed = true",
+            "true",
+            "require_signed = true needs at least one key in trusted_keys",
+        ),
+        (
+            "require_signed = true\ntrusted_keys = []",
+            "[]",
+            "needs at least one key in trusted_keys",
+        ),
+        (
+            &bad_key,
+            "\"abc\"",
+            "trusted_keys[1]: not an ed25519 public key: expected 64 hex characters, found 3",
+        ),
+        (
+            "trusted_keys = [\"zz\"]",
+            "\"zz\"",
+            "trusted_keys[0]: not an ed25519 public key: `z` is not a hex digit",
+        ),
+        (
+            "trusted_keys = \"ab\"",
+            "\"ab\"",
+            "invalid type: string \"ab\", expected a sequence",
+        ),
+    ];
+    for (body, at, message) in cases {
+        let text = with_swap(body);
+        let err = parse(&text).expect_err(body);
+        let shown = err.to_string();
+        assert!(shown.contains(message), "{body}: {shown}");
+        assert_eq!(shown.lines().count(), 1, "{shown}");
+        let table = text.find("[module.swap]").unwrap();
+        let want = error::Location::of_offset(&text, table + text[table..].find(at).unwrap());
+        assert_eq!(err.location, Some(want), "{body}: {shown}");
+        assert!(shown.contains(&format!("inline.toml:{want}: ")), "{shown}");
+    }
+}

@@ -32,6 +32,7 @@ const DISTORTION_LENGTHS: [usize; 5] = [4, 5, 8, 12, 14];
 
 mod module;
 mod sensors;
+mod swap;
 
 type Result<T> = std::result::Result<T, LaunchError>;
 

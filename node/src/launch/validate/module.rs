@@ -1,4 +1,5 @@
-//! The module: its source, magic bytes, memory cap and parameters.
+//! The module: its source, magic bytes, memory cap and parameters
+//! (`[module.swap]` is in `swap.rs`).
 
 use super::*;
 
@@ -18,12 +19,14 @@ impl Validator<'_> {
         };
         let memory_bytes = self.memory_bytes(raw)?;
         let parameters = self.parameters(raw)?;
+        let swap = self.swap(raw.swap.as_ref(), &source)?;
         if source == ModuleSource::BuiltinReference {
             // Embedded in the binary and built with it: nothing to check.
             return Ok(Module {
                 source,
                 memory_bytes,
                 parameters,
+                swap,
             });
         }
         let path = source.path();
@@ -58,6 +61,7 @@ impl Validator<'_> {
             source,
             memory_bytes,
             parameters,
+            swap,
         })
     }
 
