@@ -59,7 +59,8 @@ fn main() {
         l.local_addr().unwrap().port()
     };
     let endpoint = format!("tcp/127.0.0.1:{port}");
-    let node_session = open_config(explicit_peer_config(&[endpoint.clone()], &[]).unwrap()).unwrap();
+    let node_session =
+        open_config(explicit_peer_config(&[endpoint.clone()], &[]).unwrap()).unwrap();
     let peer = open_config(explicit_peer_config(&[], &[endpoint]).unwrap()).unwrap();
     let sink = RecordingSink::new();
     let host = load_host(&launch).unwrap();
@@ -117,11 +118,16 @@ fn main() {
     for (i, o) in outcomes.iter().enumerate() {
         assert_eq!(o.outcome, Outcome::Swapped, "swap {i}: {o:#?}");
         pause.record(o.pause_us.unwrap().ceil() as u64).unwrap();
-        prepare.record((o.prepare_ms.unwrap() * 1e3).ceil() as u64).unwrap();
+        prepare
+            .record((o.prepare_ms.unwrap() * 1e3).ceil() as u64)
+            .unwrap();
         carried += usize::from(o.state.as_deref().is_some_and(|s| s.starts_with("carried")));
     }
     let frames = sink.snapshot().frames;
-    let contiguous = frames.iter().enumerate().all(|(k, r)| r.sequence == k as u64);
+    let contiguous = frames
+        .iter()
+        .enumerate()
+        .all(|(k, r)| r.sequence == k as u64);
     let q = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q);
     println!(
         "swap: {} swaps in {:.1} s, {} frames (sequence contiguous: {contiguous}), tracker state carried over in {carried}",
@@ -145,7 +151,11 @@ fn main() {
     println!(
         "goal: swap pause p99 < {} µs: {}",
         GOAL_PAUSE_P99.as_micros(),
-        if p99 < GOAL_PAUSE_P99 { "met" } else { "NOT met" }
+        if p99 < GOAL_PAUSE_P99 {
+            "met"
+        } else {
+            "NOT met"
+        }
     );
     assert!(contiguous, "frame sequence numbers have a gap");
 }

@@ -291,7 +291,10 @@ impl FrameSink for MonitorSink {
         self.monitor.record_swap(record, now_ns);
         if record.reason != "swap_refused"
             && let Some(hlog) = &mut self.hlog
-            && let Err(e) = hlog.comment("Module", &format!("{} {}", record.module.sha256, record.module.detail))
+            && let Err(e) = hlog.comment(
+                "Module",
+                &format!("{} {}", record.module.sha256, record.module.detail),
+            )
         {
             tracing::warn!(error = %e, "latency histogram log");
         }

@@ -88,7 +88,7 @@ impl Node {
     ) -> Result<Node, NodeError> {
         let mut config = PipelineConfig::from_launch(launch);
         config.module.sha256 = module_sha256(launch)?;
-        config.warmup_frames = launch.module.swap.warmup_frames;
+        config.warmup_frames = launch.module.swap.warmup_frames as usize;
         let mut pipeline = Pipeline::start(&session, config, host, sink)?;
         let port = pipeline
             .take_swap_port()

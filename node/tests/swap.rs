@@ -139,7 +139,13 @@ fn start(launch: Launch) -> Rig {
     host.init(&config).unwrap();
     let port = free_port();
     let sink = RecordingSink::new();
-    let node = Node::start_with(&launch, listening_session(port), host, Box::new(sink.clone())).unwrap();
+    let node = Node::start_with(
+        &launch,
+        listening_session(port),
+        host,
+        Box::new(sink.clone()),
+    )
+    .unwrap();
     Rig {
         node,
         sink,
@@ -158,12 +164,24 @@ fn stream_with_swap(
     at: i64,
     swap: impl FnOnce(SwapHandle, &RecordingSink) -> SwapOutcome + Send + 'static,
 ) -> (Vec<fusion_node::simulate::Rendered>, SwapOutcome) {
-    let mut sim = LiveSim::new(&rig.peer, &rig.launch, Scene::highway(3), LidarModel::small(), 3).unwrap();
+    let mut sim = LiveSim::new(
+        &rig.peer,
+        &rig.launch,
+        Scene::highway(3),
+        LidarModel::small(),
+        3,
+    )
+    .unwrap();
     assert!(wait_until(Duration::from_secs(10), || sim.all_matched()));
-    let rendered: Vec<_> = (0..ticks).map(|k| sim.render_at(T0 + k * 50 * MS)).collect();
+    let rendered: Vec<_> = (0..ticks)
+        .map(|k| sim.render_at(T0 + k * 50 * MS))
+        .collect();
     let mut request = None;
+    let mut swap = Some(swap);
     for (k, tick) in rendered.iter().enumerate() {
-        if k as i64 == at {
+        if k as i64 == at
+            && let Some(swap) = swap.take()
+        {
             let handle = rig.node.swapper();
             let sink = rig.sink.clone();
             request = Some(std::thread::spawn(move || swap(handle, &sink)));
@@ -199,10 +217,19 @@ fn a_swap_mid_stream_loses_no_frame_and_keeps_the_tracks() {
             .swap(v2, None, Trigger::Api, "v2".into(), SWAP_TIMEOUT)
             .expect("an outcome")
     });
-    let Rig { node, sink, config, .. } = rig;
+    let Rig {
+        node, sink, config, ..
+    } = rig;
     node.stop().unwrap();
     assert_eq!(outcome.outcome, Outcome::Swapped, "{outcome:#?}");
-    assert!(outcome.state.as_deref().unwrap().starts_with("carried over"), "{outcome:#?}");
+    assert!(
+        outcome
+            .state
+            .as_deref()
+            .unwrap()
+            .starts_with("carried over"),
+        "{outcome:#?}"
+    );
     let first = outcome.first_sequence.unwrap();
     assert!((20..40).contains(&first), "{outcome:#?}");
     assert!(outcome.warmup_frames.unwrap() >= 8, "{outcome:#?}");
@@ -232,20 +259,37 @@ fn a_swap_mid_stream_loses_no_frame_and_keeps_the_tracks() {
 #[test]
 fn a_module_that_turns_slow_once_live_is_rolled_back() {
     let _serial = serial();
-    let rig = start(default_launch());
+    // A budget the reference module keeps even on a loaded machine, and
+    // that a spinning step uses up well within the 50 ms between frames.
+    let mut launch = default_launch();
+    launch.deadline = Duration::from_millis(20);
+    let rig = start(launch);
     let reference = rig.node.swapper().status().current.sha256;
     let (ticks, outcome) = stream_with_swap(&rig, 60, 20, |swapper, sink| {
         // Fine on the frames it warms up on, slow from a few frames on.
         let from = sink.snapshot().frames.len() as u64 + 10;
         swapper
-            .swap(objects_module(1, Some(from)), None, Trigger::Api, "slow".into(), SWAP_TIMEOUT)
+            .swap(
+                objects_module(1, Some(from)),
+                None,
+                Trigger::Api,
+                "slow".into(),
+                SWAP_TIMEOUT,
+            )
             .expect("an outcome")
     });
     let status = rig.node.swapper().status();
     let Rig { node, sink, .. } = rig;
     node.stop().unwrap();
     assert_eq!(outcome.outcome, Outcome::RolledBack, "{outcome:#?}");
-    assert!(outcome.reason.as_deref().unwrap().contains("deadline misses"), "{outcome:#?}");
+    assert!(
+        outcome
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("deadline misses"),
+        "{outcome:#?}"
+    );
     assert_eq!(status.current.sha256, reference);
     assert_eq!((status.swaps, status.rollbacks), (1, 1));
     let recorded = sink.snapshot();
@@ -276,8 +320,10 @@ fn no_hostile_module_replaces_the_running_one() {
     corpus.push(("empty".into(), Vec::new()));
     corpus.push((
         "output not TrackedObjects".into(),
-        wat::parse_file(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/modules/minimal.wat"))
-            .unwrap(),
+        wat::parse_file(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/modules/minimal.wat"),
+        )
+        .unwrap(),
     ));
     corpus.push((
         "truncated reference".into(),
@@ -332,14 +378,31 @@ fn signed_deploys_take_only_modules_signed_by_a_trusted_key() {
     let digest: [u8; 32] = fusion_node::swap::signing::module_sha256(&v2);
     let good = sign(&trusted, &digest).to_bytes().to_vec();
     let bad = sign(&stranger, &digest).to_bytes().to_vec();
-    let tampered = sign(&trusted, &fusion_node::swap::signing::module_sha256(b"other")).to_bytes().to_vec();
+    let tampered = sign(
+        &trusted,
+        &fusion_node::swap::signing::module_sha256(b"other"),
+    )
+    .to_bytes()
+    .to_vec();
     let (_, outcome) = stream_with_swap(&rig, 50, 5, move |swapper, _| {
         let attempt = |signature: Option<Vec<u8>>| {
             swapper
-                .swap(v2.clone(), signature, Trigger::Api, "v2".into(), SWAP_TIMEOUT)
+                .swap(
+                    v2.clone(),
+                    signature,
+                    Trigger::Api,
+                    "v2".into(),
+                    SWAP_TIMEOUT,
+                )
                 .expect("an outcome")
         };
-        let results = [attempt(None), attempt(Some(bad)), attempt(Some(tampered)), attempt(Some(b"short".to_vec())), attempt(Some(good))];
+        let results = [
+            attempt(None),
+            attempt(Some(bad)),
+            attempt(Some(tampered)),
+            attempt(Some(b"short".to_vec())),
+            attempt(Some(good)),
+        ];
         SwapOutcome {
             reason: Some(serde_json::to_string(&results).unwrap()),
             ..results[4].clone()
@@ -347,10 +410,15 @@ fn signed_deploys_take_only_modules_signed_by_a_trusted_key() {
     });
     let Rig { node, .. } = rig;
     node.stop().unwrap();
-    let results: Vec<serde_json::Value> = serde_json::from_str(outcome.reason.as_deref().unwrap()).unwrap();
+    let results: Vec<serde_json::Value> =
+        serde_json::from_str(outcome.reason.as_deref().unwrap()).unwrap();
     for (i, needle) in [(0, "require"), (1, "trusted"), (2, "trusted"), (3, "")] {
         assert_eq!(results[i]["outcome"], "refused", "{:#}", results[i]);
-        assert!(results[i]["reason"].as_str().unwrap().contains(needle), "{:#}", results[i]);
+        assert!(
+            results[i]["reason"].as_str().unwrap().contains(needle),
+            "{:#}",
+            results[i]
+        );
     }
     assert_eq!(results[4]["outcome"], "swapped", "{:#}", results[4]);
 }
@@ -383,7 +451,13 @@ fn a_thousand_swaps_in_a_row_leave_memory_flat() {
     host.init(&config).unwrap();
     let port = free_port();
     let sink = RecordingSink::new();
-    let node = Node::start_with(&launch, listening_session(port), host, Box::new(sink.clone())).unwrap();
+    let node = Node::start_with(
+        &launch,
+        listening_session(port),
+        host,
+        Box::new(sink.clone()),
+    )
+    .unwrap();
     let peer = connected_session(port);
     let lidar = matched_publisher(&peer, "/test/lidar");
     // A LiDAR at 500 Hz: each swap needs a frame to warm up on and one to
@@ -394,7 +468,9 @@ fn a_thousand_swaps_in_a_row_leave_memory_flat() {
         std::thread::spawn(move || {
             let start = Instant::now();
             let mut k = 0i64;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) && start.elapsed() < Duration::from_secs(600) {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed)
+                && start.elapsed() < Duration::from_secs(600)
+            {
                 lidar.put(header_message(T0 + k * 2 * MS)).wait().unwrap();
                 k += 1;
                 std::thread::sleep(Duration::from_millis(2));
@@ -407,7 +483,13 @@ fn a_thousand_swaps_in_a_row_leave_memory_flat() {
     for i in 0..SWAPS {
         let module = if i % 2 == 0 { b.clone() } else { a.clone() };
         let outcome = swapper
-            .swap(module, None, Trigger::Api, format!("soak {i}"), SWAP_TIMEOUT)
+            .swap(
+                module,
+                None,
+                Trigger::Api,
+                format!("soak {i}"),
+                SWAP_TIMEOUT,
+            )
             .expect("an outcome");
         assert_eq!(outcome.outcome, Outcome::Swapped, "swap {i}: {outcome:#?}");
         pauses.push(outcome.pause_us.unwrap());
@@ -425,7 +507,11 @@ fn a_thousand_swaps_in_a_row_leave_memory_flat() {
     // Flat: after the first hundred (caches, pools warmed up), 900 more
     // swaps may not grow the process by more than 16 MiB.
     let growth = rss[1].saturating_sub(rss[0]);
-    assert!(growth < 16 << 20, "RSS grew {} KiB over 900 swaps", growth >> 10);
+    assert!(
+        growth < 16 << 20,
+        "RSS grew {} KiB over 900 swaps",
+        growth >> 10
+    );
     let recorded = sink.snapshot();
     for (k, report) in recorded.frames.iter().enumerate() {
         assert_eq!(report.sequence, k as u64);

@@ -56,13 +56,7 @@ pub fn run(args: DeployArgs) -> Result<(), CliError> {
         .transpose()
         .map_err(|e| CliError::usage(e.to_string()))?;
     let key = admin_key(&args.node, "deploy").map_err(|e| CliError::usage(e.to_string()))?;
-    let config = if args.connect.is_empty() {
-        zenoh::Config::default()
-    } else {
-        transport::explicit_peer_config(&[], &args.connect)
-            .map_err(|e| CliError::usage(e.to_string()))?
-    };
-    let session = transport::open_config(config).map_err(|e| CliError::failure(e.to_string()))?;
+    let session = super::query_session(&args.connect)?;
     let answer = transport::query_json(&session, key, Some(module), signature, args.timeout);
     let _ = session.close().wait();
     let outcome = match answer {
@@ -97,7 +91,12 @@ fn describe(o: &serde_json::Value) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     let text = |key: &str| o[key].as_str().unwrap_or("").to_owned();
-    let _ = writeln!(out, "{}: module {}", text("outcome"), short(&text("module_sha256")));
+    let _ = writeln!(
+        out,
+        "{}: module {}",
+        text("outcome"),
+        short(&text("module_sha256"))
+    );
     if let Some(reason) = o["reason"].as_str() {
         let _ = writeln!(out, "  reason: {reason}");
     }

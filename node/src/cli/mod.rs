@@ -229,6 +229,18 @@ fn open_session(
 }
 
 /// `--rate` must be a positive number.
+/// A session for asking a node something: `connect` endpoints, or
+/// multicast scouting without them.
+fn query_session(connect: &[String]) -> Result<zenoh::Session, CliError> {
+    let config = if connect.is_empty() {
+        zenoh::Config::default()
+    } else {
+        crate::transport::explicit_peer_config(&[], connect)
+            .map_err(|e| CliError::usage(e.to_string()))?
+    };
+    crate::transport::open_config(config).map_err(|e| CliError::failure(e.to_string()))
+}
+
 fn positive_rate(rate: f64) -> Result<(), CliError> {
     if rate.is_finite() && rate > 0.0 {
         Ok(())

@@ -26,6 +26,29 @@ pub enum ModuleCommand {
     ///
     /// Example: fusion-node module sign fusion.wasm --key deploy.key
     Sign(SignArgs),
+    /// A running node's module: current and previous, since when, swaps,
+    /// rollbacks, refusals and the last request's outcome, over zenoh.
+    /// Exit code 2 when no node answers.
+    ///
+    /// Example: fusion-node module status --node fusion_node
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The node's name (the launch file's `name`).
+    #[arg(long, value_name = "NAME")]
+    node: String,
+    /// A zenoh endpoint to connect to, e.g. `tcp/127.0.0.1:7447`
+    /// (repeatable); without it, peers are found by multicast scouting.
+    #[arg(long, value_name = "ENDPOINT")]
+    connect: Vec<String>,
+    /// How long to wait for the answer.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = crate::launch::parse_duration)]
+    timeout: std::time::Duration,
+    /// Print the node's JSON answer.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -55,7 +78,56 @@ pub fn run(cmd: ModuleCommand) -> Result<(), CliError> {
     match cmd {
         ModuleCommand::Keygen(args) => keygen(args),
         ModuleCommand::Sign(args) => sign(args),
+        ModuleCommand::Status(args) => status(args),
     }
+}
+
+fn status(args: StatusArgs) -> Result<(), CliError> {
+    super::init_logging("warn");
+    let key = crate::swap::admin::admin_key(&args.node, "module")
+        .map_err(|e| CliError::usage(e.to_string()))?;
+    let session = super::query_session(&args.connect)?;
+    let answer = crate::transport::query_json(&session, key, None, None, args.timeout);
+    let _ = zenoh::Wait::wait(session.close());
+    let status = answer.map_err(CliError::failure)?.ok_or_else(|| {
+        CliError::usage(format!(
+            "no node named `{}` answered on fusion/{}/admin/module within {}",
+            args.node,
+            args.node,
+            crate::launch::format_duration(args.timeout)
+        ))
+    })?;
+    if args.json {
+        println!("{status:#}");
+        return Ok(());
+    }
+    let entry = |e: &serde_json::Value| {
+        let since = e["since_unix_ns"].as_i64().unwrap_or(0);
+        let ago = crate::pipeline::wall_clock_ns().saturating_sub(since) as f64 / 1e9;
+        format!(
+            "{} ({}), for {ago:.1} s",
+            e["sha256"].as_str().unwrap_or("?"),
+            e["detail"].as_str().unwrap_or("?")
+        )
+    };
+    println!("current:  {}", entry(&status["current"]));
+    if !status["previous"].is_null() {
+        println!("previous: {}", entry(&status["previous"]));
+    }
+    println!(
+        "swaps: {}, rolled back: {}, refused: {}",
+        status["swaps"], status["rollbacks"], status["refused"]
+    );
+    if let Some(last) = status["last"].as_object() {
+        let reason = last.get("reason").and_then(|r| r.as_str()).unwrap_or("");
+        println!(
+            "last request: {} ({}) {}",
+            last.get("outcome").and_then(|o| o.as_str()).unwrap_or("?"),
+            last.get("trigger").and_then(|t| t.as_str()).unwrap_or("?"),
+            reason
+        );
+    }
+    Ok(())
 }
 
 fn keygen(args: KeygenArgs) -> Result<(), CliError> {

@@ -11,10 +11,10 @@ use super::CliError;
 use crate::diagnostics::DiagnosticsPublisher;
 use crate::launch::{Launch, format_duration, parse_duration};
 use crate::monitor::{MonitorHandle, MonitorSink, RunMode};
-use crate::swap::admin::Admin;
-use crate::swap::watch::Triggers;
 use crate::node::{Node, load_host, module_sha256};
 use crate::pipeline::Summary;
+use crate::swap::admin::Admin;
+use crate::swap::watch::Triggers;
 use crate::transport;
 
 /// How often the main thread feeds the monitor the queue-drop counts and

@@ -7,7 +7,6 @@ use zenoh::Wait;
 
 use super::CliError;
 use crate::launch::{format_duration, parse_duration};
-use crate::transport;
 
 #[derive(Debug, Args)]
 pub struct StatsArgs {
@@ -28,13 +27,7 @@ pub struct StatsArgs {
 
 pub fn run(args: StatsArgs) -> Result<(), CliError> {
     super::init_logging("info");
-    let config = if args.connect.is_empty() {
-        zenoh::Config::default()
-    } else {
-        transport::explicit_peer_config(&[], &args.connect)
-            .map_err(|e| CliError::usage(e.to_string()))?
-    };
-    let session = transport::open_config(config).map_err(|e| CliError::failure(e.to_string()))?;
+    let session = super::query_session(&args.connect)?;
     let answer = crate::stats::query(&session, &args.node, args.timeout);
     let _ = session.close().wait();
     match answer.map_err(CliError::failure)? {

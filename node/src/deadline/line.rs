@@ -149,7 +149,11 @@ pub(super) fn dropped_set<'a>(set: &DroppedSet, config: &'a DeadlineConfig) -> L
     }
 }
 
-pub(super) fn swap<'a>(record: &'a SwapRecord, now_ns: i64, config: &'a DeadlineConfig) -> Line<'a> {
+pub(super) fn swap<'a>(
+    record: &'a SwapRecord,
+    now_ns: i64,
+    config: &'a DeadlineConfig,
+) -> Line<'a> {
     Line {
         reason: record.reason,
         sequence: record.sequence,

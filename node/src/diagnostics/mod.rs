@@ -34,8 +34,8 @@ use fusion_msgs::diagnostic_msgs::{DiagnosticArray, DiagnosticStatus, KeyValue};
 use fusion_msgs::std_msgs::Header;
 
 use crate::deadline::MissCounters;
-use crate::swap::ModuleStatus;
 use crate::pipeline::{SensorCounts, SensorStats, span};
+use crate::swap::ModuleStatus;
 
 pub use publish::{DiagnosticsPublisher, PublishError};
 
@@ -261,13 +261,22 @@ impl Diagnostics {
             ("since_unix_ns", m.current.since_unix_ns.to_string()),
             (
                 "previous_sha256",
-                m.previous.as_ref().map(|p| p.sha256.clone()).unwrap_or_default(),
+                m.previous
+                    .as_ref()
+                    .map(|p| p.sha256.clone())
+                    .unwrap_or_default(),
             ),
             ("swaps", m.swaps.to_string()),
             ("rollbacks", m.rollbacks.to_string()),
             ("refused", m.refused.to_string()),
-            ("last_outcome", last.map(|l| l.outcome.to_string()).unwrap_or_default()),
-            ("last_reason", last.and_then(|l| l.reason.clone()).unwrap_or_default()),
+            (
+                "last_outcome",
+                last.map(|l| l.outcome.to_string()).unwrap_or_default(),
+            ),
+            (
+                "last_reason",
+                last.and_then(|l| l.reason.clone()).unwrap_or_default(),
+            ),
         ];
         DiagnosticStatus {
             level,

@@ -394,7 +394,11 @@ impl ModuleHost {
 
     /// Copies the module's packed tracker state (`fusion_snapshot`) into
     /// `out`, replacing what it held. Runs under `deadline`.
-    pub fn snapshot_into(&mut self, out: &mut Vec<u8>, deadline: Duration) -> Result<(), HostError> {
+    pub fn snapshot_into(
+        &mut self,
+        out: &mut Vec<u8>,
+        deadline: Duration,
+    ) -> Result<(), HostError> {
         use fusion_abi::exports::SNAPSHOT;
         let snapshot = self
             .exports
@@ -442,11 +446,15 @@ impl ModuleHost {
             .ok_or(HostError::MissingExport(RESTORE))?
             .restore
             .clone();
-        let len = self.write_input(state.len(), |dst| dst.copy_from_slice(state))?;
+        // Armed first: `fusion_input_buffer` is module code too.
         let armed = self.engine.arm(&mut self.store, deadline);
-        let status = restore
-            .call(&mut self.store, len)
-            .map_err(HostError::trap(RESTORE));
+        let status = self
+            .write_input(state.len(), |dst| dst.copy_from_slice(state))
+            .and_then(|len| {
+                restore
+                    .call(&mut self.store, len)
+                    .map_err(HostError::trap(RESTORE))
+            });
         drop(armed);
         match status? {
             0 => Ok(()),

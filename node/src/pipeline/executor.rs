@@ -136,7 +136,12 @@ impl Executor {
             .collect();
         let schema = self.swap.current_schema;
         let mut state = Vec::new();
-        if schema.is_some() && self.host.snapshot_into(&mut state, STATE_CALL_DEADLINE).is_err() {
+        if schema.is_some()
+            && self
+                .host
+                .snapshot_into(&mut state, STATE_CALL_DEADLINE)
+                .is_err()
+        {
             state.clear();
         }
         Recent {
@@ -273,7 +278,9 @@ impl Executor {
                 .and_then(|()| previous.restore(&self.swap.state_buf, STATE_CALL_DEADLINE))
                 .is_err()
         {
-            tracing::warn!("rolling back: the tracker state did not cross back; the previous module resumes from its state at the swap");
+            tracing::warn!(
+                "rolling back: the tracker state did not cross back; the previous module resumes from its state at the swap"
+            );
         }
         let failed = std::mem::replace(&mut self.host, previous);
         let pause = start.elapsed();

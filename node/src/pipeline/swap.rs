@@ -170,7 +170,11 @@ pub enum SwapEvent {
 impl std::fmt::Debug for SwapEvent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            SwapEvent::Installed { sequence, pause, state } => f
+            SwapEvent::Installed {
+                sequence,
+                pause,
+                state,
+            } => f
                 .debug_struct("Installed")
                 .field("sequence", sequence)
                 .field("pause", pause)

@@ -73,7 +73,10 @@ pub fn serve(session: &Session, node: &str, swapper: SwapHandle) -> Result<Admin
 }
 
 fn deploy(swapper: &SwapHandle, query: Query) {
-    let bytes = query.payload().map(|p| p.to_bytes().into_owned()).unwrap_or_default();
+    let bytes = query
+        .payload()
+        .map(|p| p.to_bytes().into_owned())
+        .unwrap_or_default();
     let signature = query.attachment().map(|a| a.to_bytes().into_owned());
     if bytes.is_empty() || bytes.len() > MAX_DEPLOY_BYTES {
         let why = format!(
@@ -94,7 +97,9 @@ fn deploy(swapper: &SwapHandle, query: Query) {
                 Some(outcome) => reply(&query, &outcome),
                 None => {
                     let _ = query
-                        .reply_err("the swap did not finish in time; see `fusion-node module status`")
+                        .reply_err(
+                            "the swap did not finish in time; see `fusion-node module status`",
+                        )
                         .wait();
                 }
             }

@@ -34,11 +34,11 @@ use super::status::{ModuleStatus, Outcome, SwapOutcome, Trigger};
 use super::verify::{SignaturePolicy, check_signature};
 use crate::align::MAX_SENSORS;
 use crate::host::{HostEngine, Limits, ModuleHost};
+use crate::pipeline::SwapPort;
 use crate::pipeline::swap::{
     Candidate, ModuleIdentity, Recent, STATE_CALL_DEADLINE, ShadowFrame, SwapCommand, SwapEvent,
     SwapRecord,
 };
-use crate::pipeline::SwapPort;
 
 /// How long the swapper waits for the executor to answer a request for
 /// its recent frames (it answers between frames, or every 50 ms idle).
@@ -115,7 +115,10 @@ impl Swapper {
         module_config: Vec<u8>,
     ) -> std::io::Result<Swapper> {
         let (requests, queue) = crossbeam_channel::bounded(REQUEST_QUEUE_LEN);
-        let status = Arc::new(Mutex::new(ModuleStatus::new(port.initial.clone(), now_ns())));
+        let status = Arc::new(Mutex::new(ModuleStatus::new(
+            port.initial.clone(),
+            now_ns(),
+        )));
         let stop = Arc::new(AtomicBool::new(false));
         let module_config = Arc::new(module_config);
         let worker = Worker {
@@ -141,7 +144,9 @@ impl Swapper {
 
     /// A handle for triggers.
     pub fn handle(&self) -> SwapHandle {
-        self.handle.clone().expect("a running swapper has its handle")
+        self.handle
+            .clone()
+            .expect("a running swapper has its handle")
     }
 
     /// Stops taking requests (once every handle is gone) and waits for
@@ -273,7 +278,11 @@ impl Worker {
     }
 
     fn current(&self) -> ModuleIdentity {
-        lock(&self.status).current.clone()
+        let status = lock(&self.status);
+        ModuleIdentity {
+            sha256: status.current.sha256.clone(),
+            detail: status.current.detail.clone(),
+        }
     }
 
     fn handle(&mut self, request: &SwapRequest) -> SwapOutcome {
@@ -296,14 +305,17 @@ impl Worker {
         let (candidate, warmup) = match prepared {
             Ok(ready) => ready,
             Err(why) => {
-                let _ = self.port.commands.send(SwapCommand::Log(Box::new(SwapRecord {
-                    reason: "swap_refused",
-                    sequence: None,
-                    module: current.clone(),
-                    other: identity,
-                    detail: why.clone(),
-                    pause: None,
-                })));
+                let _ = self
+                    .port
+                    .commands
+                    .send(SwapCommand::Log(Box::new(SwapRecord {
+                        reason: "swap_refused",
+                        sequence: None,
+                        module: current.clone(),
+                        other: identity,
+                        detail: why.clone(),
+                        pause: None,
+                    })));
                 return SwapOutcome::refused(request, sha256, &current.sha256, why);
             }
         };
@@ -314,8 +326,18 @@ impl Worker {
             watch_frames: self.config.watch_frames,
             rollback_misses: self.config.rollback_misses,
         });
-        if self.port.commands.send(SwapCommand::Install(candidate)).is_err() {
-            return SwapOutcome::refused(request, sha256, &current.sha256, "the node is stopping".into());
+        if self
+            .port
+            .commands
+            .send(SwapCommand::Install(candidate))
+            .is_err()
+        {
+            return SwapOutcome::refused(
+                request,
+                sha256,
+                &current.sha256,
+                "the node is stopping".into(),
+            );
         }
         let mut outcome = SwapOutcome::new(request, sha256, &current.sha256);
         outcome.prepare_ms = Some(prepare_time.as_secs_f64() * 1e3);
@@ -329,11 +351,7 @@ impl Worker {
     }
 
     /// Follows the executor's events until the swap stands or fell.
-    fn await_watch(
-        &mut self,
-        outcome: &mut SwapOutcome,
-        identity: &ModuleIdentity,
-    ) {
+    fn await_watch(&mut self, outcome: &mut SwapOutcome, identity: &ModuleIdentity) {
         let deadline = Instant::now() + WATCH_REPLY_TIMEOUT;
         loop {
             let wait = deadline.saturating_duration_since(Instant::now()).min(POLL);
@@ -409,15 +427,20 @@ impl Worker {
         request: &SwapRequest,
         digest: &[u8; 32],
     ) -> Result<(Prepared, Warmup), Refusal> {
-        check_signature(&self.config.signatures, digest, request.signature.as_deref())
-            .map_err(|e| e.to_string())?;
+        check_signature(
+            &self.config.signatures,
+            digest,
+            request.signature.as_deref(),
+        )
+        .map_err(|e| e.to_string())?;
         if !request.bytes.starts_with(b"\0asm") {
             return Err("not a WebAssembly module (no \\0asm magic): deploy the .wasm".into());
         }
         let engine = &self.config.engine;
         let source = crate::launch::ModuleSource::File(request.detail.clone().into());
-        let mut host = crate::node::from_wasm(engine, &source, &request.bytes, self.config.limits.clone())
-            .map_err(|e| format!("refused: {e}"))?;
+        let mut host =
+            crate::node::from_wasm(engine, &source, &request.bytes, self.config.limits.clone())
+                .map_err(|e| format!("refused: {e}"))?;
         host.init(&request.config)
             .map_err(|e| format!("fusion_init failed: {e}"))?;
         let recent = self.recent()?;
@@ -463,7 +486,11 @@ struct Warmup {
 /// Runs `frames` through `host` in shadow: each step must finish within
 /// `budget` and return a decodable `TrackedObjects`. With no recent frames
 /// (no traffic yet) one empty frame checks that the module steps at all.
-fn warm_up(host: &mut ModuleHost, frames: &[ShadowFrame], budget: Duration) -> Result<Warmup, Refusal> {
+fn warm_up(
+    host: &mut ModuleHost,
+    frames: &[ShadowFrame],
+    budget: Duration,
+) -> Result<Warmup, Refusal> {
     let empty = [ShadowFrame {
         header: fusion_abi::frame::FrameHeader {
             sequence: 0,
@@ -473,7 +500,11 @@ fn warm_up(host: &mut ModuleHost, frames: &[ShadowFrame], budget: Duration) -> R
         },
         slots: Vec::new(),
     }];
-    let frames = if frames.is_empty() { &empty[..] } else { frames };
+    let frames = if frames.is_empty() {
+        &empty[..]
+    } else {
+        frames
+    };
     let mut warmup = Warmup::default();
     let mut scratch = Vec::new();
     for (i, frame) in frames.iter().enumerate() {
@@ -495,7 +526,12 @@ fn warm_up(host: &mut ModuleHost, frames: &[ShadowFrame], budget: Duration) -> R
                 let _ = write_frame(dst, &frame.header, &inputs);
             })
             .map_err(|miss| {
-                format!("warm-up frame {n} of {}: {} ({})", frames.len(), miss.reason, miss.error)
+                format!(
+                    "warm-up frame {n} of {}: {} ({})",
+                    frames.len(),
+                    miss.reason,
+                    miss.error
+                )
             })?;
         if stepped.elapsed > budget {
             return Err(format!(
@@ -507,9 +543,8 @@ fn warm_up(host: &mut ModuleHost, frames: &[ShadowFrame], budget: Duration) -> R
         }
         scratch.clear();
         scratch.extend_from_slice(stepped.output);
-        fusion_msgs::decode::<TrackedObjects>(&scratch).map_err(|e| {
-            format!("warm-up frame {n}: the output is not a TrackedObjects: {e}")
-        })?;
+        fusion_msgs::decode::<TrackedObjects>(&scratch)
+            .map_err(|e| format!("warm-up frame {n}: the output is not a TrackedObjects: {e}"))?;
         warmup.frames = n;
         warmup.max_step = warmup.max_step.max(stepped.elapsed);
     }
