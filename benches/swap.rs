@@ -60,7 +60,7 @@ fn main() {
     };
     let endpoint = format!("tcp/127.0.0.1:{port}");
     let node_session =
-        open_config(explicit_peer_config(&[endpoint.clone()], &[]).unwrap()).unwrap();
+        open_config(explicit_peer_config(std::slice::from_ref(&endpoint), &[]).unwrap()).unwrap();
     let peer = open_config(explicit_peer_config(&[], &[endpoint]).unwrap()).unwrap();
     let sink = RecordingSink::new();
     let host = load_host(&launch).unwrap();

@@ -168,9 +168,16 @@ fn run_for_a_duration_against_a_publisher_exits_0() {
         .collect();
     assert!(!arrays.is_empty(), "no diagnostics: {output:#?}");
     for array in &arrays {
-        assert_eq!(array.status.len(), launch.sensors.len() + 1, "{array:#?}");
+        // One status per sensor, then the frames and the module.
+        let n = launch.sensors.len();
+        assert_eq!(array.status.len(), n + 2, "{array:#?}");
         assert_eq!(array.status[0].name, "fusion_node: lidar_top");
-        assert_eq!(array.status.last().unwrap().name, "fusion_node: frames");
+        assert_eq!(array.status[n].name, "fusion_node: frames");
+        assert_eq!(array.status[n + 1].name, "fusion_node: module");
+        assert!(
+            array.status[n + 1].message.contains("builtin:reference"),
+            "{array:#?}"
+        );
     }
     assert!(
         arrays
@@ -670,4 +677,169 @@ fn record_keeps_what_it_received_even_when_killed() {
     let (lidar, warnings) = info(&killed);
     assert!(lidar >= 20, "{lidar} LiDAR scans survived the kill");
     assert!(warnings.contains("truncated"), "{warnings}");
+}
+
+/// `fusion-node module status --json` of the node on `port`.
+fn module_status(port: u16) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_fusion-node"))
+        .args(["module", "status", "--node", "fusion_node", "--json"])
+        .args(["--connect", &endpoint(port), "--timeout", "5s"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The reference module under another hash (a custom section appended).
+fn reference_build(note: &str) -> Vec<u8> {
+    let mut wasm = fusion_node::modules::REFERENCE_WASM_BYTES.to_vec();
+    let name = b"fusion-build";
+    wasm.extend_from_slice(&[0, (1 + name.len() + note.len()) as u8, name.len() as u8]);
+    wasm.extend_from_slice(name);
+    wasm.extend_from_slice(note.as_bytes());
+    wasm
+}
+
+#[test]
+fn a_running_node_swaps_on_deploy_on_a_file_change_and_on_sighup() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let launch_path = logging_launch(dir.path(), port, None);
+    let module = dir.path().join("module.wasm");
+    std::fs::write(&module, fusion_node::modules::REFERENCE_WASM_BYTES).unwrap();
+    // A loose budget and watch: deadlines are the in-process tests' subject.
+    let text = std::fs::read_to_string(&launch_path)
+        .unwrap()
+        .replace("path = \"builtin:reference\"", "path = \"module.wasm\"")
+        .replace("deadline = \"10ms\"", "deadline = \"50ms\"")
+        + "\n[module.swap]\nwatch = true\npoll_interval = \"100ms\"\nrollback_misses = 20\n";
+    std::fs::write(&launch_path, &text).unwrap();
+    let (mut child, lines, launch, peer) = start_node(&launch_path, port, &[]);
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let feeder = {
+        let (peer, launch, stop) = (peer.clone(), launch.clone(), std::sync::Arc::clone(&stop));
+        std::thread::spawn(move || {
+            drop(matched_publisher(&peer, "/sensors/lidar_top/points"));
+            let mut sim =
+                LiveSim::new(&peer, &launch, Scene::highway(5), LidarModel::small(), 5).unwrap();
+            sim.run(20.0, Some(Duration::from_secs(120)), &stop)
+                .unwrap();
+        })
+    };
+    let status = |port| module_status(port);
+    let v1 = status(port)["current"]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // 1. deploy over zenoh.
+    let v2 = dir.path().join("v2.wasm");
+    std::fs::write(&v2, reference_build("v2")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_fusion-node"))
+        .args([
+            "deploy",
+            v2.to_str().unwrap(),
+            "--node",
+            "fusion_node",
+            "--json",
+        ])
+        .args(["--connect", &endpoint(port)])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let outcome: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(outcome["outcome"], "swapped", "{outcome:#}");
+    assert!(
+        outcome["state"]
+            .as_str()
+            .unwrap()
+            .starts_with("carried over"),
+        "{outcome:#}"
+    );
+    let after = status(port);
+    assert_eq!(after["current"]["sha256"], outcome["module_sha256"]);
+    assert_eq!(after["previous"]["sha256"], v1.as_str());
+    assert_eq!(after["swaps"], 1);
+
+    // 2. the module file changes (written elsewhere, then renamed in).
+    let staged = dir.path().join("module.wasm.new");
+    std::fs::write(&staged, reference_build("v3")).unwrap();
+    std::fs::rename(&staged, &module).unwrap();
+    // The status counts a swap when it goes live, and records the outcome
+    // when its watch is over.
+    let swapped = |want: u64, trigger: &str| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let s = status(port);
+            let last = &s["last"];
+            if s["swaps"].as_u64() == Some(want) && last["trigger"] == trigger {
+                assert_eq!(last["outcome"], "swapped", "{s:#}");
+                assert_eq!(last["module_sha256"], s["current"]["sha256"], "{s:#}");
+                return s;
+            }
+            assert!(Instant::now() < deadline, "no swap {want}: {s:#}");
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    };
+    swapped(2, "file_changed");
+
+    // 3. SIGHUP after a parameter changed: the same module, configured anew.
+    std::fs::write(
+        &launch_path,
+        text.replace("gate_chi2 = 13.8", "gate_chi2 = 14.0"),
+    )
+    .unwrap();
+    let pid = i32::try_from(child.id()).unwrap();
+    // SAFETY: kill(2) with the pid of our own child and a valid signal.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGHUP) }, 0);
+    swapped(3, "reload");
+
+    // 4. garbage is refused, and says why; the module stays.
+    let junk = dir.path().join("junk.wasm");
+    std::fs::write(&junk, b"not a module").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_fusion-node"))
+        .args(["deploy", junk.to_str().unwrap(), "--node", "fusion_node"])
+        .args(["--connect", &endpoint(port)])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("refused"));
+    let s = status(port);
+    assert_eq!(
+        (s["swaps"].as_u64(), s["refused"].as_u64()),
+        (Some(3), Some(1)),
+        "{s:#}"
+    );
+
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    feeder.join().unwrap();
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let exit = wait_exit(&mut child, Duration::from_secs(10));
+    let _ = peer.close().wait();
+    let rest: Vec<String> = lines.try_iter().collect();
+    assert!(exit.is_some_and(|e| e.success()), "{rest:#?}");
+
+    // The miss log has every swap and the refusal; the QA report lists the
+    // module versions.
+    let records = miss_lines(dir.path());
+    let count = |reason: &str| records.iter().filter(|l| l["reason"] == reason).count();
+    assert_eq!(
+        (count("swap"), count("swap_refused")),
+        (3, 1),
+        "{records:#?}"
+    );
+    let report = report_json(dir.path(), &["--fail-on", "frames<1"]);
+    assert!(
+        report["modules"].as_array().unwrap().len() >= 3,
+        "{report:#}"
+    );
 }

@@ -251,12 +251,20 @@ fn positive_rate(rate: f64) -> Result<(), CliError> {
     }
 }
 
-/// A channel that receives once per SIGINT or SIGTERM.
+/// A channel that receives once per SIGINT or SIGTERM. (SIGHUP is not a
+/// stop: `run` re-reads its launch file on it.)
 fn stop_signal() -> Result<crossbeam_channel::Receiver<()>, CliError> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
     let (tx, rx) = crossbeam_channel::bounded(1);
-    ctrlc::set_handler(move || {
-        let _ = tx.try_send(());
-    })
-    .map_err(|e| CliError::failure(format!("cannot handle SIGINT/SIGTERM: {e}")))?;
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
+        .map_err(|e| CliError::failure(format!("cannot handle SIGINT/SIGTERM: {e}")))?;
+    std::thread::Builder::new()
+        .name("fusion-signals".into())
+        .spawn(move || {
+            for _ in signals.forever() {
+                let _ = tx.try_send(());
+            }
+        })
+        .map_err(|e| CliError::failure(format!("cannot handle SIGINT/SIGTERM: {e}")))?;
     Ok(rx)
 }

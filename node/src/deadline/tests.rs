@@ -116,7 +116,7 @@ fn every_reason() -> Vec<(FrameReport, &'static str)> {
     ]
 }
 
-const KEYS: [&str; 12] = [
+const KEYS: [&str; 13] = [
     "reason",
     "sequence",
     "trigger_stamp_ns",
@@ -129,6 +129,7 @@ const KEYS: [&str; 12] = [
     "missing",
     "sensor",
     "dropped",
+    "swap",
 ];
 
 #[test]
@@ -333,4 +334,50 @@ fn a_dropped_set_is_one_line_and_not_a_frame() {
     assert_eq!(line["missing"], serde_json::json!(["radar_front"]));
     assert!(line["sequence"].is_null() && line["stages_us"].is_null());
     assert_eq!(line.as_object().unwrap().len(), KEYS.len());
+}
+
+#[test]
+fn a_swap_is_one_line_and_names_the_new_module_on_later_lines() {
+    use crate::pipeline::swap::{ModuleIdentity, SwapRecord};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("misses.jsonl");
+    let mut monitor = DeadlineMonitor::new(config(1), MissLog::open(&path).unwrap());
+    let new = ModuleIdentity {
+        sha256: "b".repeat(64),
+        detail: "v2.wasm".into(),
+    };
+    monitor.record_swap(
+        &SwapRecord {
+            reason: "swap",
+            sequence: Some(41),
+            module: new.clone(),
+            other: ModuleIdentity {
+                sha256: SHA.into(),
+                detail: "builtin:reference".into(),
+            },
+            detail: "state carried over (10 bytes)".into(),
+            pause: Some(Duration::from_micros(35)),
+        },
+        99,
+    );
+    monitor.record(&failed(MissReason::Deadline));
+    monitor.flush().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    let swap = &lines[0];
+    assert_eq!(swap["reason"], "swap");
+    assert_eq!(swap["sequence"], 41);
+    assert_eq!(swap["module_sha256"], new.sha256.as_str());
+    assert_eq!(swap["swap"]["other_sha256"], SHA);
+    assert_eq!(swap["swap"]["module_detail"], "v2.wasm");
+    assert_eq!(swap["swap"]["pause_us"], 35.0);
+    assert_eq!(swap.as_object().unwrap().len(), KEYS.len());
+    // A swap is not a frame, and later misses name the new module.
+    assert_eq!(monitor.counters().frames, 1);
+    assert_eq!(lines[1]["module_sha256"], new.sha256.as_str());
+    assert!(lines[1]["swap"].is_null());
 }

@@ -458,10 +458,7 @@ impl ModuleHost {
         drop(armed);
         match status? {
             0 => Ok(()),
-            code => {
-                let code = u32::try_from(code.unsigned_abs()).unwrap_or(u32::MAX);
-                Err(self.module_error(RESTORE, code))
-            }
+            code => Err(self.module_error(RESTORE, code.unsigned_abs())),
         }
     }
 

@@ -438,9 +438,8 @@ impl Worker {
         }
         let engine = &self.config.engine;
         let source = crate::launch::ModuleSource::File(request.detail.clone().into());
-        let mut host =
-            crate::node::from_wasm(engine, &source, &request.bytes, self.config.limits.clone())
-                .map_err(|e| format!("refused: {e}"))?;
+        let mut host = crate::node::from_wasm(engine, &source, &request.bytes, self.config.limits)
+            .map_err(|e| format!("refused: {e}"))?;
         host.init(&request.config)
             .map_err(|e| format!("fusion_init failed: {e}"))?;
         let recent = self.recent()?;

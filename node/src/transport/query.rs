@@ -26,19 +26,20 @@ pub fn query_json(
         get = get.attachment(attachment);
     }
     let replies = get.wait().map_err(|e| e.to_string())?;
-    while let Ok(reply) = replies.recv() {
-        match reply.result() {
-            Ok(sample) => {
-                let bytes = sample.payload().to_bytes();
-                return serde_json::from_slice(&bytes)
-                    .map(Some)
-                    .map_err(|e| format!("the node's answer is not JSON: {e}"));
-            }
-            Err(e) => {
-                let text = e.payload().try_to_string().map(|s| s.into_owned());
-                return Err(text.unwrap_or_else(|_| "an error reply".into()));
-            }
+    // The first reply decides; without one the query timed out.
+    let Ok(reply) = replies.recv() else {
+        return Ok(None);
+    };
+    match reply.result() {
+        Ok(sample) => {
+            let bytes = sample.payload().to_bytes();
+            serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| format!("the node's answer is not JSON: {e}"))
+        }
+        Err(e) => {
+            let text = e.payload().try_to_string().map(|s| s.into_owned());
+            Err(text.unwrap_or_else(|_| "an error reply".into()))
         }
     }
-    Ok(None)
 }
