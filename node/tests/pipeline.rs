@@ -56,20 +56,6 @@ fn host_for(launch: &Launch, wasm: &[u8]) -> ModuleHost {
     host
 }
 
-/// Collects every sample on `key` into a channel.
-fn collect(session: &Session, key: &'static str) -> Receiver<Vec<u8>> {
-    let (tx, rx) = crossbeam_channel::unbounded();
-    session
-        .declare_subscriber(key)
-        .callback(move |sample| {
-            let _ = tx.send(sample.payload().to_bytes().into_owned());
-        })
-        .background()
-        .wait()
-        .unwrap();
-    rx
-}
-
 /// A node of `launch` running `host`, reporting to a recording sink, and a
 /// session connected to it over loopback.
 fn node_and_peer(launch: &Launch, host: ModuleHost) -> (Node, RecordingSink, zenoh::Session) {

@@ -9,7 +9,6 @@ mod live;
 
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::Receiver;
 use fusion_abi::NativeModule;
 use fusion_msgs::autoware_perception_msgs::TrackedObjects;
 use fusion_node::host::ModuleHost;
@@ -96,23 +95,8 @@ fn objects_module(tag: u32, slow_from: Option<u64>) -> Vec<u8> {
     .unwrap()
 }
 
-/// Collects every sample on `key` into a channel.
-fn collect(session: &Session, key: &'static str) -> Receiver<Vec<u8>> {
-    let (tx, rx) = crossbeam_channel::unbounded();
-    session
-        .declare_subscriber(key)
-        .callback(move |sample| {
-            let _ = tx.send(sample.payload().to_bytes().into_owned());
-        })
-        .background()
-        .wait()
-        .unwrap();
-    rx
-}
-
-/// The default launch file, with waits loose enough for a loaded machine
-/// (as in `pipeline.rs`), and `extra` lines appended to `[module]`... by
-/// editing the parsed launch instead.
+/// The default launch file, with a wait and a budget loose enough for a
+/// loaded machine (as in `pipeline.rs`); tests edit the parsed launch.
 fn default_launch() -> Launch {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut launch = Launch::load(root.join("launch/default.toml")).unwrap();
@@ -133,9 +117,14 @@ struct Rig {
 }
 
 fn start(launch: Launch) -> Rig {
-    let config = fusion_msgs::encode(&launch.module_config()).unwrap();
     let (engine, module) = common::shared();
-    let mut host = ModuleHost::from_module(engine, module, limits(&launch)).unwrap();
+    let host = ModuleHost::from_module(engine, module, limits(&launch)).unwrap();
+    start_on(launch, host)
+}
+
+/// A node of `launch` on `host` (initialised here).
+fn start_on(launch: Launch, mut host: ModuleHost) -> Rig {
+    let config = fusion_msgs::encode(&launch.module_config()).unwrap();
     host.init(&config).unwrap();
     let port = free_port();
     let sink = RecordingSink::new();
@@ -445,20 +434,11 @@ fn a_thousand_swaps_in_a_row_leave_memory_flat() {
     launch.module.swap.watch_frames = 1;
     let a = objects_module(1, None);
     let b = objects_module(2, None);
-    let config = fusion_msgs::encode(&launch.module_config()).unwrap();
     let (engine, _) = common::shared();
-    let mut host = ModuleHost::from_wasm(engine, &a, limits(&launch)).unwrap();
-    host.init(&config).unwrap();
-    let port = free_port();
-    let sink = RecordingSink::new();
-    let node = Node::start_with(
-        &launch,
-        listening_session(port),
-        host,
-        Box::new(sink.clone()),
-    )
-    .unwrap();
-    let peer = connected_session(port);
+    let host = ModuleHost::from_wasm(engine, &a, limits(&launch)).unwrap();
+    let Rig {
+        node, sink, peer, ..
+    } = start_on(launch, host);
     let lidar = matched_publisher(&peer, "/test/lidar");
     // A LiDAR at 500 Hz: each swap needs a frame to warm up on and one to
     // be watched.
@@ -516,5 +496,4 @@ fn a_thousand_swaps_in_a_row_leave_memory_flat() {
     for (k, report) in recorded.frames.iter().enumerate() {
         assert_eq!(report.sequence, k as u64);
     }
-    let _ = config;
 }

@@ -137,3 +137,17 @@ pub fn echoed(output: &[u8]) -> Option<(u64, i64, u64, u32)> {
         u32::from_le_bytes(bytes[24..28].try_into().unwrap()),
     ))
 }
+
+/// Collects every sample on `key` into a channel.
+pub fn collect(session: &Session, key: &'static str) -> crossbeam_channel::Receiver<Vec<u8>> {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    session
+        .declare_subscriber(key)
+        .callback(move |sample| {
+            let _ = tx.send(sample.payload().to_bytes().into_owned());
+        })
+        .background()
+        .wait()
+        .unwrap();
+    rx
+}
