@@ -26,8 +26,8 @@ use super::clock::{Clock, span, wall_clock_ns};
 use super::markers::MarkerFeed;
 use super::report::{DroppedSet, FrameReport, FrameSink, Outcome, StageTimes};
 use super::swap::{
-    Candidate, Recent, STATE_CALL_DEADLINE, ShadowFrame, ShadowSlot, StateCarry, SwapCommand,
-    SwapEvent, SwapRecord, SwapState, Watch,
+    CATCH_UP_ATTEMPTS, Candidate, Recent, RecentRequest, STATE_CALL_DEADLINE, ShadowFrame,
+    ShadowSlot, StateCarry, SwapCommand, SwapEvent, SwapRecord, SwapState, Watch,
 };
 use super::{ReadySet, Shared};
 use crate::align::{AlignedSet, MAX_SENSORS};
@@ -104,8 +104,9 @@ impl Executor {
     fn swap_commands(&mut self) {
         while let Ok(command) = self.swap_commands.try_recv() {
             match command {
-                SwapCommand::Recent(reply) => {
-                    let _ = reply.send(self.recent_frames());
+                SwapCommand::Recent(request) => {
+                    let recent = self.recent_frames(&request);
+                    let _ = request.reply.send(recent);
                 }
                 SwapCommand::Install(candidate) => self.install(candidate),
                 SwapCommand::Log(record) => self.sink.swap(&record),
@@ -113,12 +114,15 @@ impl Executor {
         }
     }
 
-    /// The recent frames (their payloads shared with zenoh's buffers) and
-    /// the running module's state. Allocates: it runs once per swap.
-    fn recent_frames(&mut self) -> Recent {
-        let frames = self
+    /// The kept frames after `request.after` (their payloads shared with
+    /// zenoh's buffers) and, if asked, the running module's state.
+    /// Allocates: it runs a few times per swap.
+    fn recent_frames(&mut self, request: &RecentRequest) -> Recent {
+        let after = |header: &FrameHeader| request.after.is_none_or(|a| header.sequence > a);
+        let frames: Vec<ShadowFrame> = self
             .recent
             .iter()
+            .filter(|(header, _)| after(header))
             .map(|(header, set)| ShadowFrame {
                 header: *header,
                 slots: set
@@ -134,9 +138,16 @@ impl Executor {
                     .collect(),
             })
             .collect();
+        let through = self.sequence.checked_sub(1);
+        let first = frames.first().map(|f| f.header.sequence);
+        let complete = match (request.after, through) {
+            (Some(a), Some(t)) if t > a => first == Some(a + 1),
+            _ => true,
+        };
         let schema = self.swap.current_schema;
         let mut state = Vec::new();
-        if schema.is_some()
+        if request.with_state
+            && schema.is_some()
             && self
                 .host
                 .snapshot_into(&mut state, STATE_CALL_DEADLINE)
@@ -146,47 +157,65 @@ impl Executor {
         }
         Recent {
             frames,
+            complete,
+            through,
             schema,
             state,
         }
     }
 
-    /// The swap pause: state across, hosts exchanged, watch started.
-    fn install(&mut self, candidate: Box<Candidate>) {
+    /// The swap pause: hosts exchanged (the state moved only if the
+    /// candidate could not catch up), watch started.
+    fn install(&mut self, mut candidate: Box<Candidate>) {
         let start = Instant::now();
+        let through = self.sequence.checked_sub(1);
+        let carry = candidate
+            .carry_schema
+            .is_some_and(|s| Some(s) == self.swap.current_schema);
+        let caught_up = candidate.synced_through.is_some() && candidate.synced_through == through;
+        if carry && !caught_up && candidate.attempts < CATCH_UP_ATTEMPTS {
+            candidate.attempts += 1;
+            let _ = self
+                .swap
+                .events
+                .send(SwapEvent::Behind { candidate, through });
+            return;
+        }
         let Candidate {
             host: mut new,
             module,
             carry_schema,
             watch_frames,
             rollback_misses,
+            ..
         } = *candidate;
-        let state = match carry_schema.filter(|s| Some(*s) == self.swap.current_schema) {
-            Some(_) => {
-                let moved = self
-                    .host
-                    .snapshot_into(&mut self.swap.state_buf, STATE_CALL_DEADLINE)
-                    .and_then(|()| new.restore(&self.swap.state_buf, STATE_CALL_DEADLINE));
-                if let Err(e) = moved {
-                    let why = format!("the tracker state did not cross: {e}");
-                    self.sink.swap(&SwapRecord {
-                        reason: "swap_refused",
-                        sequence: None,
-                        module: self.swap.current.clone(),
-                        other: module,
-                        detail: why.clone(),
-                        pause: Some(start.elapsed()),
-                    });
-                    let _ = self.swap.events.send(SwapEvent::Aborted { why, host: new });
-                    return;
-                }
-                StateCarry::Carried(self.swap.state_buf.len())
-            }
-            None => StateCarry::Fresh(match (self.swap.current_schema, carry_schema) {
+        let state = if !carry {
+            StateCarry::Fresh(match (self.swap.current_schema, carry_schema) {
                 (None, _) => "the running module keeps no state across swaps".to_owned(),
                 (_, None) => "the new module keeps no state across swaps".to_owned(),
                 (Some(old), Some(new)) => format!("state schemas differ: {old} and {new}"),
-            }),
+            })
+        } else if caught_up {
+            StateCarry::CaughtUp
+        } else {
+            let moved = self
+                .host
+                .snapshot_into(&mut self.swap.state_buf, STATE_CALL_DEADLINE)
+                .and_then(|()| new.restore(&self.swap.state_buf, STATE_CALL_DEADLINE));
+            if let Err(e) = moved {
+                let why = format!("the tracker state did not cross: {e}");
+                self.sink.swap(&SwapRecord {
+                    reason: "swap_refused",
+                    sequence: None,
+                    module: self.swap.current.clone(),
+                    other: module,
+                    detail: why.clone(),
+                    pause: Some(start.elapsed()),
+                });
+                let _ = self.swap.events.send(SwapEvent::Aborted { why, host: new });
+                return;
+            }
+            StateCarry::Carried(self.swap.state_buf.len())
         };
         let previous = std::mem::replace(&mut self.host, new);
         let pause = start.elapsed();
@@ -204,7 +233,7 @@ impl Executor {
             previous,
             previous_id,
             previous_schema,
-            carried: matches!(state, StateCarry::Carried(_)),
+            carried: matches!(state, StateCarry::Carried(_) | StateCarry::CaughtUp),
             frames_left: watch_frames.max(1),
             frames: 0,
             misses: 0,

@@ -6,12 +6,17 @@
 //! executor only answers [`SwapCommand`]s between frames, and never waits:
 //! - [`SwapCommand::Recent`]: it hands over its last frames (the payloads
 //!   are zenoh buffers, shared, not copied) and the running module's state;
-//! - [`SwapCommand::Install`]: the *swap pause*. It snapshots the running
-//!   module's state into a preallocated buffer, restores it into the new
-//!   one (when both declare the same state schema), and exchanges the two
-//!   hosts. Then it watches the next frames and swaps back by itself on a
-//!   trap or repeated deadline misses. The old host goes back to the
-//!   swapper to be dropped there, off the frame path.
+//! - [`SwapCommand::Install`]: the *swap pause*. When both modules declare
+//!   the same state schema, the new one arrives with the running one's
+//!   state already restored and caught up: the swapper restored a snapshot
+//!   and ran the frames since in shadow. If that is the frame just done,
+//!   the pause is only the exchange of the two hosts; if frames came in
+//!   meanwhile, the candidate goes back to catch up ([`SwapEvent::Behind`]),
+//!   and after a few tries the state is moved in the pause instead
+//!   (snapshot into a preallocated buffer, restore). Then the executor
+//!   watches the next frames and swaps back by itself on a trap or
+//!   repeated deadline misses. The old host goes back to the swapper to be
+//!   dropped there, off the frame path.
 //!
 //! Frames keep their sequence numbers across a swap: the swap happens
 //! between two frames, and no frame is dropped, run twice or reordered.
@@ -28,6 +33,10 @@ use crate::host::ModuleHost;
 /// How long a module's `fusion_snapshot` or `fusion_restore` may take in
 /// the swap pause before the swap is given up.
 pub const STATE_CALL_DEADLINE: Duration = Duration::from_millis(2);
+
+/// Times a candidate goes back to catch up before its state is moved in
+/// the pause instead.
+pub const CATCH_UP_ATTEMPTS: u32 = 3;
 
 /// Which module is running, as logs and replies name it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,14 +69,32 @@ pub struct ShadowSlot {
     pub payload: ZBytes,
 }
 
+/// What the swapper asks with [`SwapCommand::Recent`].
+#[derive(Debug)]
+pub struct RecentRequest {
+    /// Only frames after this sequence number (all kept frames if `None`).
+    pub after: Option<u64>,
+    /// Include a snapshot of the running module's state.
+    pub with_state: bool,
+    /// Where the answer goes.
+    pub reply: Sender<Recent>,
+}
+
 /// What the executor answers to [`SwapCommand::Recent`].
 #[derive(Debug)]
 pub struct Recent {
-    /// The last frames, oldest first (at most the warm-up count).
+    /// The kept frames asked for, oldest first (at most the warm-up
+    /// count).
     pub frames: Vec<ShadowFrame>,
+    /// Whether `frames` reach back to the one after `after` (the executor
+    /// keeps only the last few).
+    pub complete: bool,
+    /// The last frame the running module ran (`None` before the first).
+    pub through: Option<u64>,
     /// The running module's state schema, if it carries state.
     pub schema: Option<i64>,
-    /// Its state now (empty when it has none or the snapshot failed).
+    /// Its state after frame `through`, if asked for (empty when it has
+    /// none or the snapshot failed).
     pub state: Vec<u8>,
 }
 
@@ -77,8 +104,15 @@ pub struct Candidate {
     pub host: ModuleHost,
     /// Its identity.
     pub module: ModuleIdentity,
-    /// Carry the tracker state over: both modules declare this schema.
+    /// The new module's state schema; the state is carried over when the
+    /// running module declares the same.
     pub carry_schema: Option<i64>,
+    /// The running module's state is already in the candidate, as it was
+    /// after this frame (restored, then caught up in shadow).
+    pub synced_through: Option<u64>,
+    /// Times the candidate went back to catch up; after a few the state
+    /// moves in the pause instead.
+    pub attempts: u32,
     /// Frames to watch after the swap.
     pub watch_frames: u32,
     /// Deadline misses (`deadline` or `late`) in the watched frames that
@@ -98,8 +132,8 @@ impl std::fmt::Debug for Candidate {
 /// What the swapper asks of the executor.
 #[derive(Debug)]
 pub enum SwapCommand {
-    /// Send the recent frames and the running module's state.
-    Recent(Sender<Recent>),
+    /// Send recent frames and, if asked, the running module's state.
+    Recent(RecentRequest),
     /// Swap this module in between two frames, then watch it.
     Install(Box<Candidate>),
     /// Write this swap record to the miss log (a refusal the swapper
@@ -110,7 +144,9 @@ pub enum SwapCommand {
 /// How tracker state crossed a swap.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StateCarry {
-    /// Snapshot restored: this many bytes.
+    /// Restored off the frame path and caught up to the swap.
+    CaughtUp,
+    /// Snapshot restored in the pause: this many bytes.
     Carried(usize),
     /// The new module started without it, for this reason.
     Fresh(String),
@@ -119,7 +155,8 @@ pub enum StateCarry {
 impl std::fmt::Display for StateCarry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            StateCarry::Carried(bytes) => write!(f, "carried over ({bytes} bytes)"),
+            StateCarry::CaughtUp => write!(f, "carried over (restored and caught up in shadow)"),
+            StateCarry::Carried(bytes) => write!(f, "carried over ({bytes} bytes, in the pause)"),
             StateCarry::Fresh(why) => write!(f, "fresh ({why})"),
         }
     }
@@ -135,6 +172,14 @@ pub enum SwapEvent {
         pause: Duration,
         /// How the state crossed.
         state: StateCarry,
+    },
+    /// Frames ran since the candidate's state was synced: it goes back to
+    /// catch up (the old module runs on).
+    Behind {
+        /// The candidate.
+        candidate: Box<Candidate>,
+        /// The last frame the running module ran.
+        through: Option<u64>,
     },
     /// The candidate was not installed (its state could not be restored);
     /// the old module runs on.
@@ -180,6 +225,9 @@ impl std::fmt::Debug for SwapEvent {
                 .field("pause", pause)
                 .field("state", state)
                 .finish(),
+            SwapEvent::Behind { through, .. } => {
+                f.debug_struct("Behind").field("through", through).finish()
+            }
             SwapEvent::Aborted { why, .. } => f.debug_struct("Aborted").field("why", why).finish(),
             SwapEvent::Committed { frames, misses, .. } => f
                 .debug_struct("Committed")

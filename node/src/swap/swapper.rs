@@ -36,8 +36,8 @@ use crate::align::MAX_SENSORS;
 use crate::host::{HostEngine, Limits, ModuleHost};
 use crate::pipeline::SwapPort;
 use crate::pipeline::swap::{
-    Candidate, ModuleIdentity, Recent, STATE_CALL_DEADLINE, ShadowFrame, SwapCommand, SwapEvent,
-    SwapRecord,
+    Candidate, ModuleIdentity, Recent, RecentRequest, STATE_CALL_DEADLINE, ShadowFrame,
+    SwapCommand, SwapEvent, SwapRecord,
 };
 
 /// How long the swapper waits for the executor to answer a request for
@@ -323,6 +323,8 @@ impl Worker {
             host: candidate.host,
             module: identity.clone(),
             carry_schema: candidate.carry_schema,
+            synced_through: candidate.synced_through,
+            attempts: 0,
             watch_frames: self.config.watch_frames,
             rollback_misses: self.config.rollback_misses,
         });
@@ -375,6 +377,25 @@ impl Worker {
                 }
             };
             match event {
+                SwapEvent::Behind {
+                    mut candidate,
+                    through: _,
+                } => {
+                    if let Err(why) = self.catch_up(&mut candidate) {
+                        outcome.outcome = Outcome::Refused;
+                        outcome.reason = Some(why);
+                        return;
+                    }
+                    if self
+                        .port
+                        .commands
+                        .send(SwapCommand::Install(candidate))
+                        .is_err()
+                    {
+                        outcome.reason = Some("the node is stopping".into());
+                        return;
+                    }
+                }
                 SwapEvent::Installed {
                     sequence,
                     pause,
@@ -442,37 +463,78 @@ impl Worker {
             .map_err(|e| format!("refused: {e}"))?;
         host.init(&request.config)
             .map_err(|e| format!("fusion_init failed: {e}"))?;
-        let recent = self.recent()?;
+        let recent = self.recent(None, true)?;
         let warmup = warm_up(&mut host, &recent.frames, self.config.limits.step_deadline)?;
         let new_schema = host.state_schema(STATE_CALL_DEADLINE);
-        let carry_schema = new_schema.filter(|s| Some(*s) == recent.schema);
-        if carry_schema.is_some() && !recent.state.is_empty() {
-            host.restore(&recent.state, STATE_CALL_DEADLINE)
-                .map_err(|e| format!("cannot take the running module's tracker state: {e}"))?;
-        }
+        let synced_through = if new_schema.is_some() && new_schema == recent.schema {
+            sync(&mut host, &recent)?
+        } else {
+            None
+        };
         Ok((
             Prepared {
                 host,
                 carry_schema: new_schema,
+                synced_through,
             },
             warmup,
         ))
     }
 
-    fn recent(&self) -> Result<Recent, Refusal> {
-        let (tx, rx) = crossbeam_channel::bounded(1);
+    /// Frames after `after` (all kept frames if `None`) and, if asked, the
+    /// running module's state.
+    fn recent(&self, after: Option<u64>, with_state: bool) -> Result<Recent, Refusal> {
+        let (reply, rx) = crossbeam_channel::bounded(1);
         self.port
             .commands
-            .send(SwapCommand::Recent(tx))
+            .send(SwapCommand::Recent(RecentRequest {
+                after,
+                with_state,
+                reply,
+            }))
             .map_err(|_| "the node is stopping".to_owned())?;
         rx.recv_timeout(RECENT_TIMEOUT)
             .map_err(|_| "the fusion executor did not answer (stopping or stalled)".to_owned())
+    }
+
+    /// Brings a candidate the executor sent back up to the frame it ran
+    /// last: the frames since its state was synced, in shadow, or (when
+    /// the executor no longer keeps them all) the running module's state
+    /// again.
+    fn catch_up(&self, candidate: &mut Candidate) -> Result<(), Refusal> {
+        let recent = self.recent(candidate.synced_through, false)?;
+        if !recent.complete || candidate.synced_through.is_none() {
+            let fresh = self.recent(Some(u64::MAX), true)?;
+            candidate.synced_through = sync(&mut candidate.host, &fresh)?;
+            return Ok(());
+        }
+        let budget = self.config.limits.step_deadline;
+        for frame in &recent.frames {
+            run_shadow(&mut candidate.host, frame, budget)
+                .map_err(|why| format!("catching up on frame {}: {why}", frame.header.sequence))?;
+            candidate.synced_through = Some(frame.header.sequence);
+        }
+        Ok(())
     }
 }
 
 struct Prepared {
     host: ModuleHost,
     carry_schema: Option<i64>,
+    /// The running module's state is in `host` as of this frame.
+    synced_through: Option<u64>,
+}
+
+/// Restores the running module's state from `recent` into `host` (when
+/// it has one): `host` is then as the running module after the frame
+/// returned.
+fn sync(host: &mut ModuleHost, recent: &Recent) -> Result<Option<u64>, Refusal> {
+    if recent.state.is_empty() {
+        return Ok(None);
+    }
+    host.restore(&recent.state, STATE_CALL_DEADLINE)
+        .map_err(|e| format!("cannot take the running module's tracker state: {e}"))?;
+    Ok(recent.through)
 }
 
 /// What the warm-up measured.
@@ -505,49 +567,51 @@ fn warm_up(
         frames
     };
     let mut warmup = Warmup::default();
-    let mut scratch = Vec::new();
     for (i, frame) in frames.iter().enumerate() {
-        let payloads: Vec<std::borrow::Cow<'_, [u8]>> =
-            frame.slots.iter().map(|s| s.payload.to_bytes()).collect();
-        let mut inputs: ArrayVec<SlotInput<'_>, MAX_SENSORS> = ArrayVec::new();
-        for (slot, payload) in frame.slots.iter().zip(&payloads) {
-            inputs.push(SlotInput {
-                sensor_index: slot.sensor_index,
-                kind: slot.kind,
-                stamp_ns: slot.stamp_ns,
-                payload,
-            });
-        }
-        let len = frame_len(inputs.iter().map(|s| s.payload.len()));
-        let n = i + 1;
-        let stepped = host
-            .run_step_within(budget, len, |dst| {
-                let _ = write_frame(dst, &frame.header, &inputs);
-            })
-            .map_err(|miss| {
-                format!(
-                    "warm-up frame {n} of {}: {} ({})",
-                    frames.len(),
-                    miss.reason,
-                    miss.error
-                )
-            })?;
-        if stepped.elapsed > budget {
-            return Err(format!(
-                "warm-up frame {n} of {}: the step took {:.2} ms, over the {:.2} ms budget",
-                frames.len(),
-                stepped.elapsed.as_secs_f64() * 1e3,
-                budget.as_secs_f64() * 1e3
-            ));
-        }
-        scratch.clear();
-        scratch.extend_from_slice(stepped.output);
-        fusion_msgs::decode::<TrackedObjects>(&scratch)
-            .map_err(|e| format!("warm-up frame {n}: the output is not a TrackedObjects: {e}"))?;
-        warmup.frames = n;
-        warmup.max_step = warmup.max_step.max(stepped.elapsed);
+        let step = run_shadow(host, frame, budget)
+            .map_err(|why| format!("warm-up frame {} of {}: {why}", i + 1, frames.len()))?;
+        warmup.frames = i + 1;
+        warmup.max_step = warmup.max_step.max(step);
     }
     Ok(warmup)
+}
+
+/// Runs one frame in shadow: the step must finish within `budget` and
+/// return a decodable `TrackedObjects`. Returns the step's time.
+fn run_shadow(
+    host: &mut ModuleHost,
+    frame: &ShadowFrame,
+    budget: Duration,
+) -> Result<Duration, String> {
+    let payloads: Vec<std::borrow::Cow<'_, [u8]>> =
+        frame.slots.iter().map(|s| s.payload.to_bytes()).collect();
+    let mut inputs: ArrayVec<SlotInput<'_>, MAX_SENSORS> = ArrayVec::new();
+    for (slot, payload) in frame.slots.iter().zip(&payloads) {
+        inputs.push(SlotInput {
+            sensor_index: slot.sensor_index,
+            kind: slot.kind,
+            stamp_ns: slot.stamp_ns,
+            payload,
+        });
+    }
+    let len = frame_len(inputs.iter().map(|s| s.payload.len()));
+    let stepped = host
+        .run_step_within(budget, len, |dst| {
+            let _ = write_frame(dst, &frame.header, &inputs);
+        })
+        .map_err(|miss| format!("{} ({})", miss.reason, miss.error))?;
+    if stepped.elapsed > budget {
+        return Err(format!(
+            "the step took {:.2} ms, over the {:.2} ms budget",
+            stepped.elapsed.as_secs_f64() * 1e3,
+            budget.as_secs_f64() * 1e3
+        ));
+    }
+    let elapsed = stepped.elapsed;
+    // The output lives in the module's memory; decoding reads it in place.
+    fusion_msgs::decode::<TrackedObjects>(stepped.output)
+        .map_err(|e| format!("the output is not a TrackedObjects: {e}"))?;
+    Ok(elapsed)
 }
 
 /// SHA-256 of `bytes`, hex.
