@@ -15,7 +15,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use arrayvec::ArrayVec;
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{Receiver, Sender};
 use fusion_abi::SensorKind;
 use fusion_abi::frame::{FrameHeader, SlotInput, frame_len, write_frame};
 use zenoh::Wait;
@@ -82,35 +82,39 @@ impl Executor {
                 "fusion aligner and executor run at normal priority (no CAP_SYS_NICE): other work can delay frames"
             );
         }
+        // The swapper is answered as soon as it asks, between frames, so
+        // a candidate that caught up is installed before the next frame.
+        let mut commands = self.swap_commands.clone();
         loop {
-            match self.sets.recv_timeout(IDLE_WAIT) {
-                Ok(ready) => {
-                    self.report_dropped();
-                    self.swap_commands();
-                    self.frame(ready);
-                }
-                Err(RecvTimeoutError::Timeout) => {
-                    self.report_dropped();
-                    self.swap_commands();
-                }
-                Err(RecvTimeoutError::Disconnected) => break,
+            crossbeam_channel::select! {
+                recv(self.sets) -> ready => match ready {
+                    Ok(ready) => {
+                        self.report_dropped();
+                        self.frame(ready);
+                    }
+                    Err(_) => break,
+                },
+                recv(commands) -> command => match command {
+                    Ok(command) => self.swap_command(command),
+                    // The swapper stopped: stop listening to it.
+                    Err(_) => commands = crossbeam_channel::never(),
+                },
+                default(IDLE_WAIT) => self.report_dropped(),
             }
         }
         self.report_dropped();
         self.sink.finish();
     }
 
-    /// Answers the swapper, between frames.
-    fn swap_commands(&mut self) {
-        while let Ok(command) = self.swap_commands.try_recv() {
-            match command {
-                SwapCommand::Recent(request) => {
-                    let recent = self.recent_frames(&request);
-                    let _ = request.reply.send(recent);
-                }
-                SwapCommand::Install(candidate) => self.install(candidate),
-                SwapCommand::Log(record) => self.sink.swap(&record),
+    /// Answers the swapper.
+    fn swap_command(&mut self, command: SwapCommand) {
+        match command {
+            SwapCommand::Recent(request) => {
+                let recent = self.recent_frames(&request);
+                let _ = request.reply.send(recent);
             }
+            SwapCommand::Install(candidate) => self.install(candidate),
+            SwapCommand::Log(record) => self.sink.swap(&record),
         }
     }
 
@@ -164,8 +168,10 @@ impl Executor {
         }
     }
 
-    /// The swap pause: hosts exchanged (the state moved only if the
-    /// candidate could not catch up), watch started.
+    /// The swap pause: hosts exchanged, watch started. A candidate whose
+    /// state is behind goes back to catch up; one that cannot is refused
+    /// (moving the state here would lengthen the pause, and a snapshot
+    /// that trapped would cost the running module its state).
     fn install(&mut self, mut candidate: Box<Candidate>) {
         let start = Instant::now();
         let through = self.sequence.checked_sub(1);
@@ -173,49 +179,48 @@ impl Executor {
             .carry_schema
             .is_some_and(|s| Some(s) == self.swap.current_schema);
         let caught_up = candidate.synced_through.is_some() && candidate.synced_through == through;
-        if carry && !caught_up && candidate.attempts < CATCH_UP_ATTEMPTS {
-            candidate.attempts += 1;
-            let _ = self
-                .swap
-                .events
-                .send(SwapEvent::Behind { candidate, through });
+        if carry && !caught_up {
+            if candidate.attempts < CATCH_UP_ATTEMPTS {
+                candidate.attempts += 1;
+                let _ = self
+                    .swap
+                    .events
+                    .send(SwapEvent::Behind { candidate, through });
+            } else {
+                let why = format!(
+                    "its tracker state could not catch up with the running module's in {CATCH_UP_ATTEMPTS} tries"
+                );
+                self.sink.swap(&SwapRecord {
+                    reason: "swap_refused",
+                    sequence: None,
+                    module: self.swap.current.clone(),
+                    other: candidate.module.clone(),
+                    detail: why.clone(),
+                    pause: None,
+                });
+                let _ = self.swap.events.send(SwapEvent::Aborted {
+                    why,
+                    host: candidate.host,
+                });
+            }
             return;
         }
         let Candidate {
-            host: mut new,
+            host: new,
             module,
             carry_schema,
             watch_frames,
             rollback_misses,
             ..
         } = *candidate;
-        let state = if !carry {
+        let state = if carry {
+            StateCarry::CaughtUp
+        } else {
             StateCarry::Fresh(match (self.swap.current_schema, carry_schema) {
                 (None, _) => "the running module keeps no state across swaps".to_owned(),
                 (_, None) => "the new module keeps no state across swaps".to_owned(),
                 (Some(old), Some(new)) => format!("state schemas differ: {old} and {new}"),
             })
-        } else if caught_up {
-            StateCarry::CaughtUp
-        } else {
-            let moved = self
-                .host
-                .snapshot_into(&mut self.swap.state_buf, STATE_CALL_DEADLINE)
-                .and_then(|()| new.restore(&self.swap.state_buf, STATE_CALL_DEADLINE));
-            if let Err(e) = moved {
-                let why = format!("the tracker state did not cross: {e}");
-                self.sink.swap(&SwapRecord {
-                    reason: "swap_refused",
-                    sequence: None,
-                    module: self.swap.current.clone(),
-                    other: module,
-                    detail: why.clone(),
-                    pause: Some(start.elapsed()),
-                });
-                let _ = self.swap.events.send(SwapEvent::Aborted { why, host: new });
-                return;
-            }
-            StateCarry::Carried(self.swap.state_buf.len())
         };
         let previous = std::mem::replace(&mut self.host, new);
         let pause = start.elapsed();
@@ -233,7 +238,7 @@ impl Executor {
             previous,
             previous_id,
             previous_schema,
-            carried: matches!(state, StateCarry::Carried(_) | StateCarry::CaughtUp),
+            carried: state == StateCarry::CaughtUp,
             frames_left: watch_frames.max(1),
             frames: 0,
             misses: 0,

@@ -6,17 +6,16 @@
 //! executor only answers [`SwapCommand`]s between frames, and never waits:
 //! - [`SwapCommand::Recent`]: it hands over its last frames (the payloads
 //!   are zenoh buffers, shared, not copied) and the running module's state;
-//! - [`SwapCommand::Install`]: the *swap pause*. When both modules declare
-//!   the same state schema, the new one arrives with the running one's
-//!   state already restored and caught up: the swapper restored a snapshot
-//!   and ran the frames since in shadow. If that is the frame just done,
-//!   the pause is only the exchange of the two hosts; if frames came in
-//!   meanwhile, the candidate goes back to catch up ([`SwapEvent::Behind`]),
-//!   and after a few tries the state is moved in the pause instead
-//!   (snapshot into a preallocated buffer, restore). Then the executor
+//! - [`SwapCommand::Install`]: the *swap pause*, only the exchange of the
+//!   two hosts. When both modules declare the same state schema, the new
+//!   one arrives with the running one's state already restored and caught
+//!   up: the swapper restored a snapshot and ran the frames since in
+//!   shadow. If frames came in meanwhile, the candidate goes back to catch
+//!   up ([`SwapEvent::Behind`]), a few times at most. Then the executor
 //!   watches the next frames and swaps back by itself on a trap or
-//!   repeated deadline misses. The old host goes back to the swapper to be
-//!   dropped there, off the frame path.
+//!   repeated deadline misses (moving the state back, if it crossed). The
+//!   old host goes back to the swapper to be dropped there, off the frame
+//!   path.
 //!
 //! Frames keep their sequence numbers across a swap: the swap happens
 //! between two frames, and no frame is dropped, run twice or reordered.
@@ -30,13 +29,14 @@ use zenoh::bytes::ZBytes;
 
 use crate::host::ModuleHost;
 
-/// How long a module's `fusion_snapshot` or `fusion_restore` may take in
-/// the swap pause before the swap is given up.
-pub const STATE_CALL_DEADLINE: Duration = Duration::from_millis(2);
+/// How long a module's `fusion_snapshot` or `fusion_restore` may take
+/// (on the executor, between frames, for a snapshot). Generous against
+/// the epoch ticker's 1 ms steps: a snapshot cut short costs the running
+/// module its state.
+pub const STATE_CALL_DEADLINE: Duration = Duration::from_millis(5);
 
-/// Times a candidate goes back to catch up before its state is moved in
-/// the pause instead.
-pub const CATCH_UP_ATTEMPTS: u32 = 3;
+/// Times a candidate goes back to catch up before it is refused.
+pub const CATCH_UP_ATTEMPTS: u32 = 10;
 
 /// Which module is running, as logs and replies name it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,8 +110,7 @@ pub struct Candidate {
     /// The running module's state is already in the candidate, as it was
     /// after this frame (restored, then caught up in shadow).
     pub synced_through: Option<u64>,
-    /// Times the candidate went back to catch up; after a few the state
-    /// moves in the pause instead.
+    /// Times the candidate went back to catch up.
     pub attempts: u32,
     /// Frames to watch after the swap.
     pub watch_frames: u32,
@@ -146,8 +145,6 @@ pub enum SwapCommand {
 pub enum StateCarry {
     /// Restored off the frame path and caught up to the swap.
     CaughtUp,
-    /// Snapshot restored in the pause: this many bytes.
-    Carried(usize),
     /// The new module started without it, for this reason.
     Fresh(String),
 }
@@ -156,7 +153,6 @@ impl std::fmt::Display for StateCarry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StateCarry::CaughtUp => write!(f, "carried over (restored and caught up in shadow)"),
-            StateCarry::Carried(bytes) => write!(f, "carried over ({bytes} bytes, in the pause)"),
             StateCarry::Fresh(why) => write!(f, "fresh ({why})"),
         }
     }
