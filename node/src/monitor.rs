@@ -284,11 +284,7 @@ impl FrameSink for MonitorSink {
     }
 
     fn swap(&mut self, record: &SwapRecord) {
-        let now_ns = match self.recording_origin_ns {
-            Some(_) => self.last_ns,
-            None => i64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(i64::MAX),
-        };
-        self.monitor.record_swap(record, now_ns);
+        self.monitor.record_swap(record, record.at_ns);
         if record.reason != "swap_refused"
             && let Some(hlog) = &mut self.hlog
             && let Err(e) = hlog.comment(

@@ -77,6 +77,10 @@ impl Running {
     /// Loads the module and starts the node on `session`.
     pub(super) fn start(launch: &Launch, session: zenoh::Session) -> Result<Self, CliError> {
         let failure = |e: &dyn std::fmt::Display| CliError::failure(e.to_string());
+        // First: a SIGHUP while the module loads must not end the process.
+        let sighup = Arc::new(AtomicBool::new(false));
+        signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&sighup))
+            .map_err(|e| failure(&format!("cannot handle SIGHUP: {e}")))?;
         let host = load_host(launch).map_err(|e| failure(&e))?;
         let sha256 = module_sha256(launch).map_err(|e| failure(&e))?;
         let sink =
@@ -92,9 +96,6 @@ impl Running {
                 .map_err(|e| failure(&e))?;
         let admin = crate::swap::admin::serve(node.session(), &launch.name, node.swapper())
             .map_err(|e| failure(&e))?;
-        let sighup = Arc::new(AtomicBool::new(false));
-        signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&sighup))
-            .map_err(|e| failure(&format!("cannot handle SIGHUP: {e}")))?;
         let triggers =
             Triggers::start(launch, node.swapper(), Some(sighup)).map_err(|e| failure(&e))?;
         tracing::info!(

@@ -348,6 +348,7 @@ fn a_swap_is_one_line_and_names_the_new_module_on_later_lines() {
     };
     monitor.record_swap(
         &SwapRecord {
+            at_ns: 99,
             reason: "swap",
             sequence: Some(41),
             module: new.clone(),

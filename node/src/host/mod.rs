@@ -407,12 +407,15 @@ impl ModuleHost {
             .ok_or(HostError::MissingExport(SNAPSHOT))?
             .snapshot
             .clone();
+        if let Some(broken) = &self.broken {
+            return Err(broken.clone());
+        }
         let armed = self.engine.arm(&mut self.store, deadline);
         let packed = snapshot
             .call(&mut self.store, ())
             .map_err(HostError::trap(SNAPSHOT));
         drop(armed);
-        let packed = packed?;
+        let packed = packed.inspect_err(|e| self.mark_broken(e))?;
         if packed < 0 {
             let code = u32::try_from(packed.unsigned_abs()).unwrap_or(u32::MAX);
             return Err(self.module_error(SNAPSHOT, code));
@@ -435,8 +438,8 @@ impl ModuleHost {
     }
 
     /// Hands `state` (another instance's snapshot) to `fusion_restore`,
-    /// under `deadline`. A trap leaves the instance unusable until its next
-    /// step restarts it; the caller should not install it.
+    /// under `deadline`. After a trap (here or in `snapshot_into`) the next
+    /// step starts a fresh instance, without the state.
     pub fn restore(&mut self, state: &[u8], deadline: Duration) -> Result<(), HostError> {
         use fusion_abi::exports::RESTORE;
         let restore = self
@@ -446,6 +449,9 @@ impl ModuleHost {
             .ok_or(HostError::MissingExport(RESTORE))?
             .restore
             .clone();
+        if let Some(broken) = &self.broken {
+            return Err(broken.clone());
+        }
         // Armed first: `fusion_input_buffer` is module code too.
         let armed = self.engine.arm(&mut self.store, deadline);
         let status = self
@@ -456,9 +462,17 @@ impl ModuleHost {
                     .map_err(HostError::trap(RESTORE))
             });
         drop(armed);
-        match status? {
+        match status.inspect_err(|e| self.mark_broken(e))? {
             0 => Ok(()),
             code => Err(self.module_error(RESTORE, code.unsigned_abs())),
+        }
+    }
+
+    /// After a trap the instance's memory may be half-updated: the next
+    /// step starts a fresh instance instead.
+    fn mark_broken(&mut self, error: &HostError) {
+        if error.is_trap() {
+            self.broken = Some(error.clone());
         }
     }
 

@@ -113,11 +113,11 @@ impl<W: Write> HlogWriter<W> {
     }
 
     /// Writes a `#[key: value]` comment line between intervals (a module
-    /// swap), and flushes. HdrHistogram's readers skip comment lines.
+    /// swap), flushed with the next interval. HdrHistogram's readers skip
+    /// comment lines.
     pub fn comment(&mut self, key: &str, value: &str) -> Result<(), MetricsError> {
         let value = value.replace(['\n', '\r'], " ");
-        writeln!(self.out, "#[{key}: {value}]")?;
-        Ok(self.out.flush()?)
+        Ok(writeln!(self.out, "#[{key}: {value}]")?)
     }
 
     /// Flushes buffered output.

@@ -114,7 +114,10 @@ impl Executor {
                 let _ = request.reply.send(recent);
             }
             SwapCommand::Install(candidate) => self.install(candidate),
-            SwapCommand::Log(record) => self.sink.swap(&record),
+            SwapCommand::Log(mut record) => {
+                record.at_ns = self.clock.now_ns();
+                self.sink.swap(&record);
+            }
         }
     }
 
@@ -144,21 +147,17 @@ impl Executor {
             .collect();
         let through = self.sequence.checked_sub(1);
         let first = frames.first().map(|f| f.header.sequence);
-        let complete = match (request.after, through) {
-            (Some(a), Some(t)) if t > a => first == Some(a + 1),
-            _ => true,
-        };
+        // Every frame after `after` is here if the first one wanted is.
+        let wanted = request.after.map_or(0, |a| a.saturating_add(1));
+        let complete = through.is_none_or(|t| wanted > t || first == Some(wanted));
         let schema = self.swap.current_schema;
-        let mut state = Vec::new();
-        if request.with_state
-            && schema.is_some()
-            && self
-                .host
+        let state = request.state_for.filter(|s| Some(*s) == schema).map(|_| {
+            let mut state = Vec::new();
+            self.host
                 .snapshot_into(&mut state, STATE_CALL_DEADLINE)
-                .is_err()
-        {
-            state.clear();
-        }
+                .map(|()| state)
+                .map_err(|e| format!("the running module's snapshot failed: {e}"))
+        });
         Recent {
             frames,
             complete,
@@ -170,39 +169,49 @@ impl Executor {
 
     /// The swap pause: hosts exchanged, watch started. A candidate whose
     /// state is behind goes back to catch up; one that cannot is refused
-    /// (moving the state here would lengthen the pause, and a snapshot
-    /// that trapped would cost the running module its state).
+    /// (moving the state here would lengthen the pause). One swap at a
+    /// time: a candidate sent while another is watched is refused.
     fn install(&mut self, mut candidate: Box<Candidate>) {
         let start = Instant::now();
+        let id = candidate.id;
         let through = self.sequence.checked_sub(1);
         let carry = candidate
             .carry_schema
             .is_some_and(|s| Some(s) == self.swap.current_schema);
-        let caught_up = candidate.synced_through.is_some() && candidate.synced_through == through;
+        let caught_up = candidate.synced == Some(through);
+        let refusal = if self.swap.watch.is_some() {
+            Some("another swap is still being watched".to_owned())
+        } else if carry && !caught_up && candidate.attempts >= CATCH_UP_ATTEMPTS {
+            Some(format!(
+                "its tracker state could not catch up with the running module's in {CATCH_UP_ATTEMPTS} tries"
+            ))
+        } else {
+            None
+        };
+        if let Some(why) = refusal {
+            self.sink.swap(&SwapRecord {
+                at_ns: self.clock.now_ns(),
+                reason: "swap_refused",
+                sequence: None,
+                module: self.swap.current.clone(),
+                other: candidate.module.clone(),
+                detail: why.clone(),
+                pause: None,
+            });
+            let _ = self.swap.events.send(SwapEvent::Aborted {
+                id,
+                why,
+                host: candidate.host,
+            });
+            return;
+        }
         if carry && !caught_up {
-            if candidate.attempts < CATCH_UP_ATTEMPTS {
-                candidate.attempts += 1;
-                let _ = self
-                    .swap
-                    .events
-                    .send(SwapEvent::Behind { candidate, through });
-            } else {
-                let why = format!(
-                    "its tracker state could not catch up with the running module's in {CATCH_UP_ATTEMPTS} tries"
-                );
-                self.sink.swap(&SwapRecord {
-                    reason: "swap_refused",
-                    sequence: None,
-                    module: self.swap.current.clone(),
-                    other: candidate.module.clone(),
-                    detail: why.clone(),
-                    pause: None,
-                });
-                let _ = self.swap.events.send(SwapEvent::Aborted {
-                    why,
-                    host: candidate.host,
-                });
-            }
+            candidate.attempts += 1;
+            let _ = self.swap.events.send(SwapEvent::Behind {
+                id,
+                candidate,
+                through,
+            });
             return;
         }
         let Candidate {
@@ -226,7 +235,9 @@ impl Executor {
         let pause = start.elapsed();
         let previous_id = std::mem::replace(&mut self.swap.current, module);
         let previous_schema = std::mem::replace(&mut self.swap.current_schema, carry_schema);
+        self.steps = StepEstimate::default();
         self.sink.swap(&SwapRecord {
+            at_ns: self.clock.now_ns(),
             reason: "swap",
             sequence: Some(self.sequence),
             module: self.swap.current.clone(),
@@ -235,6 +246,8 @@ impl Executor {
             pause: Some(pause),
         });
         self.swap.watch = Some(Watch {
+            id,
+            restarts: self.host.restarts(),
             previous,
             previous_id,
             previous_schema,
@@ -245,6 +258,7 @@ impl Executor {
             rollback_misses: rollback_misses.max(1),
         });
         let _ = self.swap.events.send(SwapEvent::Installed {
+            id,
             sequence: self.sequence,
             pause,
             state,
@@ -261,15 +275,17 @@ impl Executor {
         watch.frames_left -= 1;
         let budget = self.host.limits().step_deadline;
         let failure = match report.outcome {
+            // Preempted at the deadline (a step the executor did not admit,
+            // its budget eaten before it started, is not the module's).
             Outcome::ModuleMiss {
                 reason: MissReason::Deadline,
-                ..
+                restarted,
             } => {
-                watch.misses += 1;
+                watch.misses += u32::from(restarted);
                 None
             }
-            // A trap, an error status or a bad output: at once.
-            Outcome::ModuleMiss { reason, .. } if reason != MissReason::InputInvalid => {
+            // A trap, an error status or a bad input or output: at once.
+            Outcome::ModuleMiss { reason, .. } => {
                 Some(format!("it failed in frame {}: {reason}", report.sequence))
             }
             Outcome::Published { .. } if report.stages.end_to_end > budget => {
@@ -292,6 +308,7 @@ impl Executor {
             && let Some(watch) = self.swap.watch.take()
         {
             let _ = self.swap.events.send(SwapEvent::Committed {
+                id: watch.id,
                 frames: watch.frames,
                 misses: watch.misses,
                 previous: watch.previous,
@@ -305,30 +322,38 @@ impl Executor {
         };
         let start = Instant::now();
         let mut previous = watch.previous;
-        if watch.carried
+        // The state crosses back only if the failed module still has the
+        // one it was given, carried forward: not after a restart (a reset
+        // state), and never bytes from a module that failed outright.
+        let state_back = watch.carried
+            && self.host.restarts() == watch.restarts
+            && !why.starts_with("it failed")
             && self
                 .host
                 .snapshot_into(&mut self.swap.state_buf, STATE_CALL_DEADLINE)
                 .and_then(|()| previous.restore(&self.swap.state_buf, STATE_CALL_DEADLINE))
-                .is_err()
-        {
-            tracing::warn!(
-                "rolling back: the tracker state did not cross back; the previous module resumes from its state at the swap"
-            );
-        }
+                .is_ok();
         let failed = std::mem::replace(&mut self.host, previous);
         let pause = start.elapsed();
+        self.steps = StepEstimate::default();
         let failed_id = std::mem::replace(&mut self.swap.current, watch.previous_id);
         self.swap.current_schema = watch.previous_schema;
+        let resumed = if state_back {
+            "with the state carried back"
+        } else {
+            "from its state at the swap"
+        };
         self.sink.swap(&SwapRecord {
+            at_ns: self.clock.now_ns(),
             reason: "rollback",
             sequence: Some(self.sequence),
             module: self.swap.current.clone(),
             other: failed_id,
-            detail: why.clone(),
+            detail: format!("{why}; the previous module resumes {resumed}"),
             pause: Some(pause),
         });
         let _ = self.swap.events.send(SwapEvent::RolledBack {
+            id: watch.id,
             why,
             sequence: self.sequence,
             pause,

@@ -74,8 +74,9 @@ pub struct ShadowSlot {
 pub struct RecentRequest {
     /// Only frames after this sequence number (all kept frames if `None`).
     pub after: Option<u64>,
-    /// Include a snapshot of the running module's state.
-    pub with_state: bool,
+    /// Include a snapshot of the running module's state if it declares
+    /// this schema (the candidate's): no snapshot for nothing.
+    pub state_for: Option<i64>,
     /// Where the answer goes.
     pub reply: Sender<Recent>,
 }
@@ -93,9 +94,9 @@ pub struct Recent {
     pub through: Option<u64>,
     /// The running module's state schema, if it carries state.
     pub schema: Option<i64>,
-    /// Its state after frame `through`, if asked for (empty when it has
-    /// none or the snapshot failed).
-    pub state: Vec<u8>,
+    /// Its state after frame `through`, if asked for and the schemas
+    /// match (`None` otherwise); an error if the snapshot failed.
+    pub state: Option<Result<Vec<u8>, String>>,
 }
 
 /// A module ready to go live.
@@ -107,9 +108,13 @@ pub struct Candidate {
     /// The new module's state schema; the state is carried over when the
     /// running module declares the same.
     pub carry_schema: Option<i64>,
+    /// Which swap this is (events name it, so a late event of an earlier
+    /// swap is never taken for this one's).
+    pub id: u64,
     /// The running module's state is already in the candidate, as it was
-    /// after this frame (restored, then caught up in shadow).
-    pub synced_through: Option<u64>,
+    /// after frame `Some(n)` (`Some(None)`: before any frame), restored
+    /// and caught up in shadow; `None`: not synced.
+    pub synced: Option<Option<u64>>,
     /// Times the candidate went back to catch up.
     pub attempts: u32,
     /// Frames to watch after the swap.
@@ -162,6 +167,8 @@ impl std::fmt::Display for StateCarry {
 pub enum SwapEvent {
     /// The candidate runs from frame `sequence` on.
     Installed {
+        /// The swap ([`Candidate::id`]).
+        id: u64,
         /// First frame it runs.
         sequence: u64,
         /// How long the executor spent swapping.
@@ -172,6 +179,8 @@ pub enum SwapEvent {
     /// Frames ran since the candidate's state was synced: it goes back to
     /// catch up (the old module runs on).
     Behind {
+        /// The swap ([`Candidate::id`]).
+        id: u64,
         /// The candidate.
         candidate: Box<Candidate>,
         /// The last frame the running module ran.
@@ -180,6 +189,8 @@ pub enum SwapEvent {
     /// The candidate was not installed (its state could not be restored);
     /// the old module runs on.
     Aborted {
+        /// The swap ([`Candidate::id`]).
+        id: u64,
         /// Why.
         why: String,
         /// The candidate, to drop off the frame path.
@@ -187,6 +198,8 @@ pub enum SwapEvent {
     },
     /// The watched frames passed: the swap stands.
     Committed {
+        /// The swap ([`Candidate::id`]).
+        id: u64,
         /// Frames watched.
         frames: u32,
         /// Deadline misses among them.
@@ -197,6 +210,8 @@ pub enum SwapEvent {
     /// The new module failed while watched; the previous one runs again
     /// from frame `sequence`.
     RolledBack {
+        /// The swap ([`Candidate::id`]).
+        id: u64,
         /// Why.
         why: String,
         /// First frame the previous module runs again.
@@ -215,6 +230,7 @@ impl std::fmt::Debug for SwapEvent {
                 sequence,
                 pause,
                 state,
+                ..
             } => f
                 .debug_struct("Installed")
                 .field("sequence", sequence)
@@ -242,6 +258,8 @@ impl std::fmt::Debug for SwapEvent {
 /// A swap outcome as the miss log records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SwapRecord {
+    /// When, on the pipeline's clock (the executor sets it).
+    pub at_ns: i64,
     /// `swap`, `rollback` or `swap_refused`.
     pub reason: &'static str,
     /// The frame from which the module now running runs (`None` for a
@@ -272,7 +290,11 @@ pub(super) struct SwapState {
 
 /// A swap under watch.
 pub(super) struct Watch {
+    pub id: u64,
     pub previous: ModuleHost,
+    /// The new host's restarts at the swap: a restart since means its
+    /// state was reset, and must not be carried back.
+    pub restarts: u64,
     pub previous_id: ModuleIdentity,
     pub previous_schema: Option<i64>,
     /// The state crossed, so it should cross back on a rollback.

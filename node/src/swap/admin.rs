@@ -72,7 +72,19 @@ pub fn serve(session: &Session, node: &str, swapper: SwapHandle) -> Result<Admin
     })
 }
 
+/// Hands the query to a short-lived thread: copying and hashing up to
+/// 64 MiB is not work for zenoh's thread.
 fn deploy(swapper: &SwapHandle, query: Query) {
+    let swapper = swapper.clone();
+    let spawned = std::thread::Builder::new()
+        .name("fusion-deploy".into())
+        .spawn(move || deploy_on_own_thread(&swapper, &query));
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "cannot start a deploy thread");
+    }
+}
+
+fn deploy_on_own_thread(swapper: &SwapHandle, query: &Query) {
     let bytes = query
         .payload()
         .map(|p| p.to_bytes().into_owned())
@@ -84,28 +96,18 @@ fn deploy(swapper: &SwapHandle, query: Query) {
             MAX_DEPLOY_BYTES >> 20,
             bytes.len()
         );
-        reply(&query, &refusal(swapper, &bytes, why));
+        reply(query, &refusal(swapper, &bytes, why));
         return;
     }
     let (tx, rx) = crossbeam_channel::bounded(1);
     swapper.request(bytes, signature, Trigger::Deploy, "deploy".into(), Some(tx));
-    let spawned = std::thread::Builder::new()
-        .name("fusion-deploy-reply".into())
-        .spawn(move || {
-            let outcome = rx.recv_timeout(DEPLOY_REPLY_TIMEOUT).ok();
-            match outcome {
-                Some(outcome) => reply(&query, &outcome),
-                None => {
-                    let _ = query
-                        .reply_err(
-                            "the swap did not finish in time; see `fusion-node module status`",
-                        )
-                        .wait();
-                }
-            }
-        });
-    if let Err(e) = spawned {
-        tracing::warn!(error = %e, "cannot start a deploy reply thread");
+    match rx.recv_timeout(DEPLOY_REPLY_TIMEOUT) {
+        Ok(outcome) => reply(query, &outcome),
+        Err(_) => {
+            let _ = query
+                .reply_err("the swap did not finish in time; see `fusion-node module status`")
+                .wait();
+        }
     }
 }
 

@@ -36,8 +36,8 @@ use crate::align::MAX_SENSORS;
 use crate::host::{HostEngine, Limits, ModuleHost};
 use crate::pipeline::SwapPort;
 use crate::pipeline::swap::{
-    Candidate, ModuleIdentity, Recent, RecentRequest, STATE_CALL_DEADLINE, ShadowFrame,
-    SwapCommand, SwapEvent, SwapRecord,
+    Candidate, ModuleIdentity, Recent, RecentRequest, ShadowFrame, SwapCommand, SwapEvent,
+    SwapRecord,
 };
 
 /// How long the swapper waits for the executor to answer a request for
@@ -121,9 +121,13 @@ impl Swapper {
         )));
         let stop = Arc::new(AtomicBool::new(false));
         let module_config = Arc::new(module_config);
+        let shared_config = Arc::new(Mutex::new(Arc::clone(&module_config)));
         let worker = Worker {
             config,
             current_config: Arc::clone(&module_config),
+            shared_config: Arc::clone(&shared_config),
+            next_id: 0,
+            watching: None,
             port,
             status: Arc::clone(&status),
             stop: Arc::clone(&stop),
@@ -135,7 +139,7 @@ impl Swapper {
             handle: Some(SwapHandle {
                 requests,
                 status,
-                config: Arc::new(Mutex::new(module_config)),
+                config: shared_config,
             }),
             stop,
             thread: Some(thread),
@@ -171,8 +175,9 @@ impl Drop for Swapper {
 }
 
 impl SwapHandle {
-    /// Queues a request for `bytes`, with the current module configuration;
-    /// the outcome goes to `reply`. A full queue refuses it at once.
+    /// Queues a request for `bytes`, with the running module's
+    /// configuration; the outcome goes to `reply`. A full queue refuses it
+    /// at once (returns false).
     pub fn request(
         &self,
         bytes: Vec<u8>,
@@ -180,27 +185,47 @@ impl SwapHandle {
         trigger: Trigger,
         detail: String,
         reply: Option<Sender<SwapOutcome>>,
-    ) {
+    ) -> bool {
+        self.request_configured(bytes, signature, trigger, detail, None, reply)
+    }
+
+    /// [`SwapHandle::request`] with another module configuration (a
+    /// reloaded launch file's), which later requests get once this one's
+    /// module went live.
+    pub fn request_configured(
+        &self,
+        bytes: Vec<u8>,
+        signature: Option<Vec<u8>>,
+        trigger: Trigger,
+        detail: String,
+        config: Option<Vec<u8>>,
+        reply: Option<Sender<SwapOutcome>>,
+    ) -> bool {
         let request = SwapRequest {
             bytes,
             signature,
             trigger,
             detail,
-            config: Arc::clone(&lock(&self.config)),
+            config: config.map_or_else(|| Arc::clone(&lock(&self.config)), Arc::new),
             reply,
         };
-        if let Err(e) = self.requests.try_send(request) {
-            let request = e.into_inner();
-            let outcome = SwapOutcome::refused(
-                &request,
-                sha256_hex(&request.bytes),
-                &self.status().current.sha256,
-                "the swapper is busy with earlier requests, or stopping; try again".into(),
-            );
-            if let Some(reply) = request.reply {
-                let _ = reply.send(outcome);
-            }
+        let Err(e) = self.requests.try_send(request) else {
+            return true;
+        };
+        let request = e.into_inner();
+        let why = "the swapper is busy with earlier requests, or stopping; try again";
+        let outcome = SwapOutcome::refused(
+            &request,
+            sha256_hex(&request.bytes),
+            &self.status().current.sha256,
+            why.into(),
+        );
+        tracing::warn!(trigger = ?request.trigger, module = %request.detail, "hot swap refused: {why}");
+        lock(&self.status).record(&outcome);
+        if let Some(reply) = request.reply {
+            let _ = reply.send(outcome);
         }
+        false
     }
 
     /// [`SwapHandle::request`], waiting up to `timeout` for the outcome.
@@ -217,11 +242,6 @@ impl SwapHandle {
         rx.recv_timeout(timeout).ok()
     }
 
-    /// Replaces the module configuration later requests get.
-    pub fn set_module_config(&self, config: Vec<u8>) {
-        *lock(&self.config) = Arc::new(config);
-    }
-
     /// The module status now.
     pub fn status(&self) -> ModuleStatus {
         lock(&self.status).clone()
@@ -232,13 +252,26 @@ struct Worker {
     config: SwapperConfig,
     /// The configuration the running module was initialised with.
     current_config: Arc<Vec<u8>>,
+    /// The handle's configuration for new requests: set to a request's
+    /// once its module went live (a refused reload changes nothing).
+    shared_config: Arc<Mutex<Arc<Vec<u8>>>>,
     port: SwapPort,
     status: Arc<Mutex<ModuleStatus>>,
     /// Set when the node stops: requests still queued are refused.
     stop: Arc<AtomicBool>,
+    /// The id of the next swap.
+    next_id: u64,
+    /// A swap whose reply went out before its watch ended.
+    watching: Option<Watching>,
 }
 
-/// A refusal: why, and the warm-up so far.
+/// A swap still watched after its reply.
+struct Watching {
+    id: u64,
+    config: Arc<Vec<u8>>,
+}
+
+/// A refusal: why.
 type Refusal = String;
 
 impl Worker {
@@ -246,17 +279,29 @@ impl Worker {
         loop {
             let request = match queue.recv_timeout(POLL) {
                 Ok(request) => request,
-                Err(RecvTimeoutError::Timeout) if !self.stopping() => continue,
-                Err(_) => break,
+                Err(RecvTimeoutError::Timeout) => {
+                    self.drain_events();
+                    if self.stopping() {
+                        break;
+                    }
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
             };
-            let outcome = if self.stopping() {
+            self.drain_events();
+            let refuse = |why: &str| {
                 let current = self.current();
                 SwapOutcome::refused(
                     &request,
                     sha256_hex(&request.bytes),
                     &current.sha256,
-                    "the node is stopping".into(),
+                    why.into(),
                 )
+            };
+            let outcome = if self.stopping() {
+                refuse("the node is stopping")
+            } else if self.watching.is_some() {
+                refuse("the previous swap is still being watched (are frames arriving?)")
             } else {
                 self.handle(&request)
             };
@@ -271,6 +316,7 @@ impl Worker {
                 let _ = reply.send(outcome);
             }
         }
+        self.drain_events();
     }
 
     fn stopping(&self) -> bool {
@@ -282,6 +328,43 @@ impl Worker {
         ModuleIdentity {
             sha256: status.current.sha256.clone(),
             detail: status.current.detail.clone(),
+        }
+    }
+
+    /// A swap went live for good: its configuration is the running one.
+    fn committed(&mut self, config: &Arc<Vec<u8>>) {
+        self.current_config = Arc::clone(config);
+        *lock(&self.shared_config) = Arc::clone(config);
+    }
+
+    /// Events that came after their swap's reply: the end of a watch the
+    /// reply did not wait for, and hosts to drop.
+    fn drain_events(&mut self) {
+        while let Ok(event) = self.port.events.try_recv() {
+            let watched = self.watching.as_ref().map(|w| w.id);
+            match event {
+                SwapEvent::Committed { id, previous, .. } if Some(id) == watched => {
+                    drop(previous);
+                    if let Some(w) = self.watching.take() {
+                        self.committed(&w.config);
+                    }
+                }
+                SwapEvent::RolledBack {
+                    id, why, failed, ..
+                } if Some(id) == watched => {
+                    drop(failed);
+                    self.watching = None;
+                    let mut status = lock(&self.status);
+                    status.rolled_back(now_ns());
+                    if let Some(last) = &mut status.last {
+                        last.outcome = Outcome::RolledBack;
+                        last.reason = Some(why);
+                    }
+                }
+                // Anything else belongs to a swap already answered: only its
+                // host, if it carries one, is dropped here.
+                other => drop(other),
+            }
         }
     }
 
@@ -302,87 +385,108 @@ impl Worker {
         let started = Instant::now();
         let prepared = self.prepare(request, &digest);
         let prepare_time = started.elapsed();
-        let (candidate, warmup) = match prepared {
+        let (prepared, warmup) = match prepared {
             Ok(ready) => ready,
             Err(why) => {
-                let _ = self
-                    .port
-                    .commands
-                    .send(SwapCommand::Log(Box::new(SwapRecord {
-                        reason: "swap_refused",
-                        sequence: None,
-                        module: current.clone(),
-                        other: identity,
-                        detail: why.clone(),
-                        pause: None,
-                    })));
+                self.log_refusal(&current, identity, &why);
                 return SwapOutcome::refused(request, sha256, &current.sha256, why);
             }
         };
+        self.next_id += 1;
+        let id = self.next_id;
         let candidate = Box::new(Candidate {
-            host: candidate.host,
+            host: prepared.host,
             module: identity.clone(),
-            carry_schema: candidate.carry_schema,
-            synced_through: candidate.synced_through,
+            carry_schema: prepared.carry_schema,
+            id,
+            synced: prepared.synced,
             attempts: 0,
             watch_frames: self.config.watch_frames,
             rollback_misses: self.config.rollback_misses,
         });
+        let mut outcome = SwapOutcome::new(request, sha256, &current.sha256);
         if self
             .port
             .commands
             .send(SwapCommand::Install(candidate))
             .is_err()
         {
-            return SwapOutcome::refused(
-                request,
-                sha256,
-                &current.sha256,
-                "the node is stopping".into(),
-            );
+            outcome.reason = Some("the node is stopping".into());
+            return outcome;
         }
-        let mut outcome = SwapOutcome::new(request, sha256, &current.sha256);
         outcome.prepare_ms = Some(prepare_time.as_secs_f64() * 1e3);
         outcome.warmup_frames = Some(warmup.frames);
         outcome.warmup_max_step_us = Some(warmup.max_step.as_secs_f64() * 1e6);
-        self.await_watch(&mut outcome, &identity);
-        if outcome.outcome == Outcome::Swapped {
-            self.current_config = Arc::clone(&request.config);
-        }
+        self.await_watch(id, &mut outcome, &identity, &request.config);
         outcome
     }
 
-    /// Follows the executor's events until the swap stands or fell.
-    fn await_watch(&mut self, outcome: &mut SwapOutcome, identity: &ModuleIdentity) {
+    /// A refusal decided here, for the miss log (written by the executor,
+    /// in order with the frames).
+    fn log_refusal(&self, current: &ModuleIdentity, other: ModuleIdentity, why: &str) {
+        let _ = self
+            .port
+            .commands
+            .send(SwapCommand::Log(Box::new(SwapRecord {
+                at_ns: 0,
+                reason: "swap_refused",
+                sequence: None,
+                module: current.clone(),
+                other,
+                detail: why.to_owned(),
+                pause: None,
+            })));
+    }
+
+    /// Follows the executor's events for swap `id` until it stands or
+    /// fell, or the reply cannot wait longer (the watch then goes on, and
+    /// its end is taken in [`Worker::drain_events`]).
+    fn await_watch(
+        &mut self,
+        id: u64,
+        outcome: &mut SwapOutcome,
+        identity: &ModuleIdentity,
+        config: &Arc<Vec<u8>>,
+    ) {
         let deadline = Instant::now() + WATCH_REPLY_TIMEOUT;
+        let mut installed = false;
         loop {
             let wait = deadline.saturating_duration_since(Instant::now()).min(POLL);
             let event = match self.port.events.recv_timeout(wait) {
                 Ok(event) => event,
-                Err(RecvTimeoutError::Timeout) if self.stopping() => {
-                    outcome.outcome = Outcome::Swapped;
-                    outcome.reason = Some("the node stopped while the module was watched".into());
-                    return;
+                Err(RecvTimeoutError::Timeout) if !self.stopping() && Instant::now() < deadline => {
+                    continue;
                 }
-                Err(RecvTimeoutError::Timeout) if Instant::now() < deadline => continue,
                 Err(RecvTimeoutError::Timeout) => {
-                    outcome.outcome = Outcome::Swapped;
-                    outcome.reason = Some("still under watch: too few frames so far".into());
+                    let why = if self.stopping() {
+                        "the node stopped before the watch ended"
+                    } else {
+                        "still being watched: too few frames so far"
+                    };
+                    outcome.reason = Some(why.into());
+                    if installed {
+                        outcome.outcome = Outcome::Swapped;
+                        outcome.running_sha256 = identity.sha256.clone();
+                    }
+                    self.watching = Some(Watching {
+                        id,
+                        config: Arc::clone(config),
+                    });
                     return;
                 }
                 Err(RecvTimeoutError::Disconnected) => {
-                    outcome.outcome = Outcome::Refused;
                     outcome.reason = Some("the node stopped".into());
                     return;
                 }
             };
             match event {
                 SwapEvent::Behind {
+                    id: event_id,
                     mut candidate,
                     through: _,
-                } => {
+                } if event_id == id => {
                     if let Err(why) = self.catch_up(&mut candidate) {
-                        outcome.outcome = Outcome::Refused;
+                        self.log_refusal(&self.current(), identity.clone(), &why);
                         outcome.reason = Some(why);
                         return;
                     }
@@ -397,27 +501,34 @@ impl Worker {
                     }
                 }
                 SwapEvent::Installed {
+                    id: event_id,
                     sequence,
                     pause,
                     state,
-                } => {
+                } if event_id == id => {
+                    installed = true;
                     outcome.first_sequence = Some(sequence);
                     outcome.pause_us = Some(pause.as_secs_f64() * 1e6);
                     outcome.state = Some(state.to_string());
                     lock(&self.status).installed(identity.clone(), now_ns());
                 }
-                SwapEvent::Aborted { why, host } => {
+                SwapEvent::Aborted {
+                    id: event_id,
+                    why,
+                    host,
+                } if event_id == id => {
                     drop(host);
-                    outcome.outcome = Outcome::Refused;
                     outcome.reason = Some(why);
                     return;
                 }
                 SwapEvent::Committed {
+                    id: event_id,
                     frames,
                     misses,
                     previous,
-                } => {
+                } if event_id == id => {
                     drop(previous);
+                    self.committed(config);
                     outcome.outcome = Outcome::Swapped;
                     outcome.watched_frames = Some(frames);
                     outcome.watched_misses = Some(misses);
@@ -425,11 +536,12 @@ impl Worker {
                     return;
                 }
                 SwapEvent::RolledBack {
+                    id: event_id,
                     why,
                     sequence,
                     pause,
                     failed,
-                } => {
+                } if event_id == id => {
                     drop(failed);
                     outcome.outcome = Outcome::RolledBack;
                     outcome.reason = Some(why);
@@ -438,6 +550,8 @@ impl Worker {
                     lock(&self.status).rolled_back(now_ns());
                     return;
                 }
+                // Another swap's late event: drop its host here.
+                other => drop(other),
             }
         }
     }
@@ -463,33 +577,36 @@ impl Worker {
             .map_err(|e| format!("refused: {e}"))?;
         host.init(&request.config)
             .map_err(|e| format!("fusion_init failed: {e}"))?;
-        let recent = self.recent(None, true)?;
+        let schema = host.state_schema(self.config.limits.init_deadline);
+        let recent = self.recent(None, schema)?;
         let warmup = warm_up(&mut host, &recent.frames, self.config.limits.step_deadline)?;
-        let new_schema = host.state_schema(STATE_CALL_DEADLINE);
-        let synced_through = if new_schema.is_some() && new_schema == recent.schema {
-            sync(&mut host, &recent)?
-        } else {
-            None
-        };
+        let synced = self.sync(&mut host, &recent)?;
+        if synced.is_none() {
+            // Going live without the running module's state: as fresh as
+            // `fusion_init` left it, not with the warm-up's frames in it.
+            host.reinstantiate()
+                .and_then(|()| host.init(&request.config))
+                .map_err(|e| format!("fusion_init after the warm-up failed: {e}"))?;
+        }
         Ok((
             Prepared {
                 host,
-                carry_schema: new_schema,
-                synced_through,
+                carry_schema: schema,
+                synced,
             },
             warmup,
         ))
     }
 
-    /// Frames after `after` (all kept frames if `None`) and, if asked, the
-    /// running module's state.
-    fn recent(&self, after: Option<u64>, with_state: bool) -> Result<Recent, Refusal> {
+    /// Frames after `after` (every kept frame if `None`) and the running
+    /// module's state if it declares `state_for`.
+    fn recent(&self, after: Option<u64>, state_for: Option<i64>) -> Result<Recent, Refusal> {
         let (reply, rx) = crossbeam_channel::bounded(1);
         self.port
             .commands
             .send(SwapCommand::Recent(RecentRequest {
                 after,
-                with_state,
+                state_for,
                 reply,
             }))
             .map_err(|_| "the node is stopping".to_owned())?;
@@ -497,36 +614,54 @@ impl Worker {
             .map_err(|_| "the fusion executor did not answer (stopping or stalled)".to_owned())
     }
 
+    /// Restores the running module's state from `recent` into `host`, if
+    /// it came: `host` is then as the running module after the frame
+    /// returned (`Some(None)`: before any frame).
+    fn sync(&self, host: &mut ModuleHost, recent: &Recent) -> Result<Option<Option<u64>>, Refusal> {
+        match &recent.state {
+            None => Ok(None),
+            Some(Err(why)) => Err(why.clone()),
+            Some(Ok(state)) => {
+                // Off the frame path: a generous deadline.
+                host.restore(state, self.config.limits.init_deadline)
+                    .map_err(|e| format!("cannot take the running module's tracker state: {e}"))?;
+                Ok(Some(recent.through))
+            }
+        }
+    }
+
     /// Brings a candidate the executor sent back up to the frame it ran
     /// last: the frames since its state was synced, in shadow, or (when
-    /// the executor no longer keeps them all) the running module's state
-    /// again.
+    /// the executor no longer keeps them all, or a step was preempted and
+    /// restarted the instance) the running module's state again.
     fn catch_up(&self, candidate: &mut Candidate) -> Result<(), Refusal> {
-        let recent = self.recent(candidate.synced_through, false)?;
-        if !recent.complete || candidate.synced_through.is_none() {
-            let fresh = self.recent(Some(u64::MAX), true)?;
-            candidate.synced_through = sync(&mut candidate.host, &fresh)?;
-            return Ok(());
-        }
-        let budget = self.config.limits.step_deadline;
-        for frame in &recent.frames {
-            match run_shadow(&mut candidate.host, frame, budget) {
-                Ok(_) => candidate.synced_through = Some(frame.header.sequence),
-                // Preempted, the instance restarted without its state:
-                // take the running module's state again.
-                Err(Shadow::OverBudget(_)) => {
-                    let fresh = self.recent(Some(u64::MAX), true)?;
-                    candidate.synced_through = sync(&mut candidate.host, &fresh)?;
-                    return Ok(());
+        if let Some(synced) = candidate.synced {
+            let recent = self.recent(synced, None)?;
+            if recent.complete {
+                let budget = self.config.limits.step_deadline;
+                let mut preempted = false;
+                for frame in &recent.frames {
+                    match run_shadow(&mut candidate.host, frame, budget) {
+                        Ok(_) => candidate.synced = Some(Some(frame.header.sequence)),
+                        Err(Shadow::OverBudget(_)) => {
+                            preempted = true;
+                            break;
+                        }
+                        Err(Shadow::Failed(why)) => {
+                            return Err(format!(
+                                "catching up on frame {}: {why}",
+                                frame.header.sequence
+                            ));
+                        }
+                    }
                 }
-                Err(Shadow::Failed(why)) => {
-                    return Err(format!(
-                        "catching up on frame {}: {why}",
-                        frame.header.sequence
-                    ));
+                if !preempted {
+                    return Ok(());
                 }
             }
         }
+        let fresh = self.recent(Some(u64::MAX), candidate.carry_schema)?;
+        candidate.synced = self.sync(&mut candidate.host, &fresh)?;
         Ok(())
     }
 }
@@ -534,20 +669,8 @@ impl Worker {
 struct Prepared {
     host: ModuleHost,
     carry_schema: Option<i64>,
-    /// The running module's state is in `host` as of this frame.
-    synced_through: Option<u64>,
-}
-
-/// Restores the running module's state from `recent` into `host` (when
-/// it has one): `host` is then as the running module after the frame
-/// returned.
-fn sync(host: &mut ModuleHost, recent: &Recent) -> Result<Option<u64>, Refusal> {
-    if recent.state.is_empty() {
-        return Ok(None);
-    }
-    host.restore(&recent.state, STATE_CALL_DEADLINE)
-        .map_err(|e| format!("cannot take the running module's tracker state: {e}"))?;
-    Ok(recent.through)
+    /// See [`Candidate::synced`].
+    synced: Option<Option<u64>>,
 }
 
 /// What the warm-up measured.

@@ -70,8 +70,9 @@ impl Drop for Triggers {
     }
 }
 
-/// A file's size and modification time.
-type Stamp = Option<(u64, SystemTime)>;
+/// The module's and its signature's size and modification time.
+type Stamp = (FileStamp, FileStamp);
+type FileStamp = Option<(u64, SystemTime)>;
 
 struct Watched {
     path: PathBuf,
@@ -127,29 +128,36 @@ impl State {
         let now = stamp(&watched.path);
         let settled = now == watched.seen;
         watched.seen = now;
-        if settled && now.is_some() && now != watched.taken {
-            watched.taken = now;
+        if settled && now.0.is_some() && now != watched.taken {
             let path = watched.path.clone();
             tracing::info!(module = %path.display(), "module file changed: swapping");
-            self.submit(&path, Trigger::FileChanged);
+            // A request the busy swapper refused is tried again next poll.
+            if self.submit(&path, Trigger::FileChanged)
+                && let Some(watched) = &mut self.watched
+            {
+                watched.taken = now;
+            }
         }
     }
 
-    /// Sends the module at `path` (and its `.sig`, if there is one).
-    fn submit(&self, path: &Path, trigger: Trigger) {
+    /// Sends the module at `path` (and its `.sig`, if there is one);
+    /// false if it could not be read or the swapper was busy.
+    fn submit(&self, path: &Path, trigger: Trigger) -> bool {
         let bytes = match std::fs::read(path) {
             Ok(bytes) => bytes,
             Err(e) => {
                 tracing::warn!(module = %path.display(), error = %e, "cannot read the module");
-                return;
+                return false;
             }
         };
         let signature = std::fs::read(signature_path(path)).ok();
         self.swapper
-            .request(bytes, signature, trigger, path.display().to_string(), None);
+            .request(bytes, signature, trigger, path.display().to_string(), None)
     }
 
-    /// SIGHUP: the launch file again.
+    /// SIGHUP: the launch file again. Only `[module]` is applied; the
+    /// module's configuration is built from the running sensors and
+    /// outputs, with the new module parameters.
     fn reload(&mut self) {
         let file = self.launch.file.clone();
         let new = match Launch::load(&file) {
@@ -159,49 +167,54 @@ impl State {
                 return;
             }
         };
-        let mut rest_old = self.launch.clone();
-        let mut rest_new = new.clone();
-        rest_old.module = new.module.clone();
-        rest_new.module = new.module.clone();
-        if rest_old != rest_new {
+        let mut merged = self.launch.clone();
+        merged.module.source = new.module.source.clone();
+        merged.module.parameters = new.module.parameters.clone();
+        let mut rest = new.clone();
+        rest.module = merged.module.clone();
+        if rest != merged {
             tracing::warn!(
-                "SIGHUP: {} changed outside [module]; only the module is reloaded, the rest needs a restart",
+                "SIGHUP: {} changed outside the module's path and parameters (sensors, outputs, \
+                 limits or [module.swap]); those need a restart and were not applied",
                 file.display()
             );
         }
-        let module_changed = new.module != self.launch.module;
-        self.launch.module = new.module.clone();
-        match crate::node::module_config_bytes(&new) {
-            Ok(config) => self.swapper.set_module_config(config),
+        let config = match crate::node::module_config_bytes(&merged) {
+            Ok(config) => config,
             Err(e) => {
                 tracing::error!(error = %e, "SIGHUP: the module configuration does not encode");
                 return;
             }
-        }
-        self.watch_module();
-        let bytes = match new.module.source.read() {
+        };
+        let bytes = match merged.module.source.read() {
             Ok(bytes) => bytes.into_owned(),
             Err(e) => {
                 tracing::error!(error = %e, "SIGHUP: cannot read the module");
                 return;
             }
         };
-        let signature = match &new.module.source {
+        let signature = match &merged.module.source {
             ModuleSource::File(path) => std::fs::read(signature_path(path)).ok(),
             ModuleSource::BuiltinReference => None,
         };
-        tracing::info!(module_changed, "SIGHUP: reloading the module");
-        self.swapper.request(
+        tracing::info!("SIGHUP: reloading the module");
+        self.launch = merged;
+        self.watch_module();
+        self.swapper.request_configured(
             bytes,
             signature,
             Trigger::Reload,
-            new.module.source.path().display().to_string(),
+            self.launch.module.source.path().display().to_string(),
+            Some(config),
             None,
         );
     }
 }
 
 fn stamp(path: &Path) -> Stamp {
-    let meta = std::fs::metadata(path).ok()?;
-    Some((meta.len(), meta.modified().ok()?))
+    let file = |p: &Path| {
+        let meta = std::fs::metadata(p).ok()?;
+        Some((meta.len(), meta.modified().ok()?))
+    };
+    (file(path), file(&signature_path(path)))
 }
