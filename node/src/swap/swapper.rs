@@ -572,9 +572,15 @@ impl Worker {
             return Err("not a WebAssembly module (no \\0asm magic): deploy the .wasm".into());
         }
         let engine = &self.config.engine;
-        let source = crate::launch::ModuleSource::File(request.detail.clone().into());
-        let mut host = crate::node::from_wasm(engine, &source, &request.bytes, self.config.limits)
-            .map_err(|e| format!("refused: {e}"))?;
+        // A deploy from the network compiles in memory: a peer must not be
+        // able to fill the compile cache's disk.
+        let host = if request.trigger == Trigger::Deploy {
+            ModuleHost::from_wasm(engine, &request.bytes, self.config.limits)
+        } else {
+            let source = crate::launch::ModuleSource::File(request.detail.clone().into());
+            crate::node::from_wasm(engine, &source, &request.bytes, self.config.limits)
+        };
+        let mut host = host.map_err(|e| format!("refused: {e}"))?;
         host.init(&request.config)
             .map_err(|e| format!("fusion_init failed: {e}"))?;
         let schema = host.state_schema(self.config.limits.init_deadline);
