@@ -287,22 +287,12 @@ fn sigterm_leaves_a_miss_log_an_hlog_and_a_summary() {
         &std::fs::read_to_string(dir.path().join("logs/summary.json")).unwrap(),
     )
     .unwrap();
-    let e2e = summary["stages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["stage"] == "EndToEnd")
-        .unwrap();
+    let e2e = end_to_end(&summary);
     assert!(e2e["count"].as_u64().unwrap() > 0, "{summary}");
 
     // The report, from the `.hlog` alone, gives the node's own summary.
     let report = report_json(dir.path(), &[]);
-    let ours = report["stages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["stage"] == "EndToEnd")
-        .unwrap();
+    let ours = end_to_end(&report);
     for key in ["count", "p50_us", "p90_us", "p99_us", "p999_us", "max_us"] {
         assert_eq!(ours[key], e2e[key], "{key}: {report:#}");
     }
@@ -318,6 +308,16 @@ fn sigterm_leaves_a_miss_log_an_hlog_and_a_summary() {
         assert!(env.contains(&key), "{key}: {env:?}");
     }
     assert_eq!(report["modules"].as_array().unwrap().len(), 1, "{report:#}");
+}
+
+/// The `EndToEnd` entry of a summary's or a report's `stages`.
+fn end_to_end(json: &serde_json::Value) -> &serde_json::Value {
+    json["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == "EndToEnd")
+        .unwrap()
 }
 
 /// `fusion-node report --format json` on the logs of `dir/logs`, with
