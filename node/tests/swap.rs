@@ -518,3 +518,50 @@ fn a_thousand_swaps_in_a_row_leave_memory_flat() {
             .all(|w| w[0].trigger_stamp_ns < w[1].trigger_stamp_ns)
     );
 }
+
+#[test]
+fn a_precompiled_module_swaps_from_its_file_but_never_over_the_network() {
+    use fusion_node::host::CompileTarget;
+    use fusion_node::host::artifact;
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let v2 = rebuilt(fusion_node::modules::REFERENCE_WASM_BYTES, "cwasm");
+    let cwasm = dir.path().join("v2.cwasm");
+    artifact::compile(&v2, &CompileTarget::host(), Some("v2.wasm"))
+        .unwrap()
+        .write(&cwasm)
+        .unwrap();
+    let rig = start(default_launch());
+    let path = cwasm.display().to_string();
+    let (_, outcome) = stream_with_swap(&rig, 40, 10, move |swapper, _| {
+        let bytes = std::fs::read(&path).unwrap();
+        let deployed = swapper
+            .swap(
+                bytes.clone(),
+                None,
+                Trigger::Deploy,
+                "deploy".into(),
+                SWAP_TIMEOUT,
+            )
+            .expect("an outcome");
+        assert_eq!(deployed.outcome, Outcome::Refused, "{deployed:#?}");
+        assert!(
+            deployed.reason.as_deref().unwrap().contains(".cwasm"),
+            "{deployed:#?}"
+        );
+        swapper
+            .swap(bytes, None, Trigger::FileChanged, path, SWAP_TIMEOUT)
+            .expect("an outcome")
+    });
+    let Rig { node, .. } = rig;
+    node.stop().unwrap();
+    assert_eq!(outcome.outcome, Outcome::Swapped, "{outcome:#?}");
+    assert!(
+        outcome
+            .state
+            .as_deref()
+            .unwrap()
+            .starts_with("carried over"),
+        "{outcome:#?}"
+    );
+}

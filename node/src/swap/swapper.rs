@@ -568,19 +568,7 @@ impl Worker {
             request.signature.as_deref(),
         )
         .map_err(|e| e.to_string())?;
-        if !request.bytes.starts_with(b"\0asm") {
-            return Err("not a WebAssembly module (no \\0asm magic): deploy the .wasm".into());
-        }
-        let engine = &self.config.engine;
-        // A deploy from the network compiles in memory: a peer must not be
-        // able to fill the compile cache's disk.
-        let host = if request.trigger == Trigger::Deploy {
-            ModuleHost::from_wasm(engine, &request.bytes, self.config.limits)
-        } else {
-            let source = crate::launch::ModuleSource::File(request.detail.clone().into());
-            crate::node::from_wasm(engine, &source, &request.bytes, self.config.limits)
-        };
-        let mut host = host.map_err(|e| format!("refused: {e}"))?;
+        let mut host = self.load(request)?;
         host.init(&request.config)
             .map_err(|e| format!("fusion_init failed: {e}"))?;
         let schema = host.state_schema(self.config.limits.init_deadline);
@@ -602,6 +590,36 @@ impl Worker {
             },
             warmup,
         ))
+    }
+
+    /// Compiles and validates the request's module. A `.wasm` from a
+    /// deploy compiles in memory (a network peer must not fill the compile
+    /// cache's disk); a local one goes through the cache. A `.cwasm` is
+    /// taken only from a local file (the watched module or a reloaded
+    /// launch file), after the same verification as at start; deploying
+    /// native code over the network is refused.
+    fn load(&self, request: &SwapRequest) -> Result<ModuleHost, Refusal> {
+        let engine = &self.config.engine;
+        let limits = self.config.limits;
+        let refused = |e: &dyn std::fmt::Display| format!("refused: {e}");
+        if request.bytes.starts_with(b"\0asm") {
+            return if request.trigger == Trigger::Deploy {
+                ModuleHost::from_wasm(engine, &request.bytes, limits)
+            } else {
+                let source = crate::launch::ModuleSource::File(request.detail.clone().into());
+                crate::node::from_wasm(engine, &source, &request.bytes, limits)
+            }
+            .map_err(|e| refused(&e));
+        }
+        let local = matches!(request.trigger, Trigger::FileChanged | Trigger::Reload);
+        if request.bytes.starts_with(b"\x7fELF") && local {
+            let path = std::path::Path::new(&request.detail);
+            let loaded =
+                crate::host::artifact::load(engine, path, None).map_err(|e| refused(&e))?;
+            return ModuleHost::from_module(engine, &loaded.module, limits)
+                .map_err(|e| refused(&e));
+        }
+        Err("not a WebAssembly module (no \\0asm magic); a precompiled .cwasm is taken only from the launch file's module path: deploy the .wasm".into())
     }
 
     /// Frames after `after` (every kept frame if `None`) and the running
