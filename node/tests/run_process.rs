@@ -679,6 +679,19 @@ fn record_keeps_what_it_received_even_when_killed() {
     assert!(warnings.contains("truncated"), "{warnings}");
 }
 
+/// Kills the process on drop: a test that fails half-way leaves no node
+/// running (after a clean exit the kill finds nothing).
+struct KillOnDrop(u32);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Ok(pid) = i32::try_from(self.0) {
+            // SAFETY: kill(2) with a pid this test started, and SIGKILL.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
+}
+
 /// `fusion-node module status --json` of the node on `port`.
 fn module_status(port: u16) -> serde_json::Value {
     let out = Command::new(env!("CARGO_BIN_EXE_fusion-node"))
@@ -720,6 +733,7 @@ fn a_running_node_swaps_on_deploy_on_a_file_change_and_on_sighup() {
         + "\n[module.swap]\nwatch = true\npoll_interval = \"100ms\"\nrollback_misses = 20\n";
     std::fs::write(&launch_path, &text).unwrap();
     let (mut child, lines, launch, peer) = start_node(&launch_path, port, &[]);
+    let _kill = KillOnDrop(child.id());
     let stop = std::sync::Arc::new(AtomicBool::new(false));
     let feeder = {
         let (peer, launch, stop) = (peer.clone(), launch.clone(), std::sync::Arc::clone(&stop));
