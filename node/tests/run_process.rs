@@ -679,13 +679,15 @@ fn record_keeps_what_it_received_even_when_killed() {
     assert!(warnings.contains("truncated"), "{warnings}");
 }
 
-/// Kills the process on drop: a test that fails half-way leaves no node
-/// running (after a clean exit the kill finds nothing).
+/// Kills the process when a test fails half-way, so it leaves no node
+/// running (only then: after a clean exit the pid may be another's).
 struct KillOnDrop(u32);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
-        if let Ok(pid) = i32::try_from(self.0) {
+        if std::thread::panicking()
+            && let Ok(pid) = i32::try_from(self.0)
+        {
             // SAFETY: kill(2) with a pid this test started, and SIGKILL.
             unsafe { libc::kill(pid, libc::SIGKILL) };
         }
