@@ -107,12 +107,14 @@ pub(super) fn frame<'a>(report: &FrameReport, miss: Miss, config: &'a DeadlineCo
     }
 }
 
-pub(super) fn dropped(sensor: u16, dropped: u64, now_ns: i64, config: &DeadlineConfig) -> Line<'_> {
+/// A line that is not a frame's: only the reason, the time, the budget
+/// and the module set; callers fill in their own keys.
+fn not_a_frame<'a>(reason: &'static str, arrival_ns: i64, config: &'a DeadlineConfig) -> Line<'a> {
     Line {
-        reason: Miss::DroppedInput.tag(),
+        reason,
         sequence: None,
         trigger_stamp_ns: None,
-        arrival_ns: now_ns,
+        arrival_ns,
         budget_us: us(config.budget),
         stages_us: None,
         trap: None,
@@ -122,30 +124,29 @@ pub(super) fn dropped(sensor: u16, dropped: u64, now_ns: i64, config: &DeadlineC
             mask: 0,
             names: &[],
         },
+        sensor: None,
+        dropped: None,
+        swap: None,
+    }
+}
+
+pub(super) fn dropped(sensor: u16, dropped: u64, now_ns: i64, config: &DeadlineConfig) -> Line<'_> {
+    Line {
         sensor: config.sensors.get(usize::from(sensor)).map(String::as_str),
         dropped: Some(dropped),
-        swap: None,
+        ..not_a_frame(Miss::DroppedInput.tag(), now_ns, config)
     }
 }
 
 pub(super) fn dropped_set<'a>(set: &DroppedSet, config: &'a DeadlineConfig) -> Line<'a> {
     Line {
-        reason: Miss::DroppedSet.tag(),
-        sequence: None,
         trigger_stamp_ns: Some(set.trigger_stamp_ns),
-        arrival_ns: set.trigger_arrival_ns,
-        budget_us: us(config.budget),
-        stages_us: None,
-        trap: None,
-        module_status: None,
-        module_sha256: &config.module_sha256,
         missing: Names {
             mask: set.missing_sensors,
             names: &config.sensors,
         },
-        sensor: None,
         dropped: Some(1),
-        swap: None,
+        ..not_a_frame(Miss::DroppedSet.tag(), set.trigger_arrival_ns, config)
     }
 }
 
@@ -155,21 +156,8 @@ pub(super) fn swap<'a>(
     config: &'a DeadlineConfig,
 ) -> Line<'a> {
     Line {
-        reason: record.reason,
         sequence: record.sequence,
-        trigger_stamp_ns: None,
-        arrival_ns: now_ns,
-        budget_us: us(config.budget),
-        stages_us: None,
-        trap: None,
-        module_status: None,
         module_sha256: &record.module.sha256,
-        missing: Names {
-            mask: 0,
-            names: &[],
-        },
-        sensor: None,
-        dropped: None,
         swap: Some(SwapLine {
             module_detail: &record.module.detail,
             other_sha256: &record.other.sha256,
@@ -177,6 +165,7 @@ pub(super) fn swap<'a>(
             detail: &record.detail,
             pause_us: record.pause.map(us),
         }),
+        ..not_a_frame(record.reason, now_ns, config)
     }
 }
 

@@ -148,6 +148,25 @@ pub struct ModuleEntry {
     pub since_unix_ns: i64,
 }
 
+impl ModuleEntry {
+    /// `module`, live since `now_ns`.
+    fn of(module: ModuleIdentity, now_ns: i64) -> Self {
+        ModuleEntry {
+            sha256: module.sha256,
+            detail: module.detail,
+            since_unix_ns: now_ns,
+        }
+    }
+
+    /// Its identity, as logs name it.
+    pub fn identity(&self) -> ModuleIdentity {
+        ModuleIdentity {
+            sha256: self.sha256.clone(),
+            detail: self.detail.clone(),
+        }
+    }
+}
+
 /// The node's module status.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ModuleStatus {
@@ -169,11 +188,7 @@ impl ModuleStatus {
     /// The status of a node that started with `module`.
     pub fn new(module: ModuleIdentity, now_ns: i64) -> Self {
         ModuleStatus {
-            current: ModuleEntry {
-                sha256: module.sha256,
-                detail: module.detail,
-                since_unix_ns: now_ns,
-            },
+            current: ModuleEntry::of(module, now_ns),
             previous: None,
             swaps: 0,
             rollbacks: 0,
@@ -184,11 +199,7 @@ impl ModuleStatus {
 
     /// A module went live.
     pub(super) fn installed(&mut self, module: ModuleIdentity, now_ns: i64) {
-        let current = ModuleEntry {
-            sha256: module.sha256,
-            detail: module.detail,
-            since_unix_ns: now_ns,
-        };
+        let current = ModuleEntry::of(module, now_ns);
         self.previous = Some(std::mem::replace(&mut self.current, current));
         self.swaps += 1;
     }

@@ -102,7 +102,8 @@ pub struct Swapper {
 pub struct SwapHandle {
     requests: Sender<SwapRequest>,
     status: Arc<Mutex<ModuleStatus>>,
-    /// The module configuration new modules get (a reload may change it).
+    /// The running module's configuration, which requests get unless they
+    /// bring their own (the worker's `running_config`).
     config: Arc<Mutex<Arc<Vec<u8>>>>,
 }
 
@@ -120,12 +121,10 @@ impl Swapper {
             now_ns(),
         )));
         let stop = Arc::new(AtomicBool::new(false));
-        let module_config = Arc::new(module_config);
-        let shared_config = Arc::new(Mutex::new(Arc::clone(&module_config)));
+        let running_config = Arc::new(Mutex::new(Arc::new(module_config)));
         let worker = Worker {
             config,
-            current_config: Arc::clone(&module_config),
-            shared_config: Arc::clone(&shared_config),
+            running_config: Arc::clone(&running_config),
             next_id: 0,
             watching: None,
             port,
@@ -139,7 +138,7 @@ impl Swapper {
             handle: Some(SwapHandle {
                 requests,
                 status,
-                config: shared_config,
+                config: running_config,
             }),
             stop,
             thread: Some(thread),
@@ -250,11 +249,11 @@ impl SwapHandle {
 
 struct Worker {
     config: SwapperConfig,
-    /// The configuration the running module was initialised with.
-    current_config: Arc<Vec<u8>>,
-    /// The handle's configuration for new requests: set to a request's
-    /// once its module went live (a refused reload changes nothing).
-    shared_config: Arc<Mutex<Arc<Vec<u8>>>>,
+    /// The configuration the running module was initialised with, which
+    /// requests get unless they bring their own (shared with the handle).
+    /// It changes only once a swap went live: a refused reload changes
+    /// nothing.
+    running_config: Arc<Mutex<Arc<Vec<u8>>>>,
     port: SwapPort,
     status: Arc<Mutex<ModuleStatus>>,
     /// Set when the node stops: requests still queued are refused.
@@ -324,17 +323,12 @@ impl Worker {
     }
 
     fn current(&self) -> ModuleIdentity {
-        let status = lock(&self.status);
-        ModuleIdentity {
-            sha256: status.current.sha256.clone(),
-            detail: status.current.detail.clone(),
-        }
+        lock(&self.status).current.identity()
     }
 
     /// A swap went live for good: its configuration is the running one.
     fn committed(&mut self, config: &Arc<Vec<u8>>) {
-        self.current_config = Arc::clone(config);
-        *lock(&self.shared_config) = Arc::clone(config);
+        *lock(&self.running_config) = Arc::clone(config);
     }
 
     /// Events that came after their swap's reply: the end of a watch the
@@ -372,7 +366,7 @@ impl Worker {
         let digest: [u8; 32] = Sha256::digest(&request.bytes).into();
         let sha256 = crate::host::hex(&digest);
         let current = self.current();
-        if sha256 == current.sha256 && request.config == self.current_config {
+        if sha256 == current.sha256 && request.config == *lock(&self.running_config) {
             return SwapOutcome {
                 outcome: Outcome::Unchanged,
                 ..SwapOutcome::new(request, sha256, &current.sha256)
@@ -405,13 +399,7 @@ impl Worker {
             rollback_misses: self.config.rollback_misses,
         });
         let mut outcome = SwapOutcome::new(request, sha256, &current.sha256);
-        if self
-            .port
-            .commands
-            .send(SwapCommand::Install(candidate))
-            .is_err()
-        {
-            outcome.reason = Some("the node is stopping".into());
+        if !self.install(candidate, &mut outcome) {
             return outcome;
         }
         outcome.prepare_ms = Some(prepare_time.as_secs_f64() * 1e3);
@@ -419,6 +407,20 @@ impl Worker {
         outcome.warmup_max_step_us = Some(warmup.max_step.as_secs_f64() * 1e6);
         self.await_watch(id, &mut outcome, &identity, &request.config);
         outcome
+    }
+
+    /// Hands `candidate` to the executor; false (and the reason in
+    /// `outcome`) when the node is stopping.
+    fn install(&self, candidate: Box<Candidate>, outcome: &mut SwapOutcome) -> bool {
+        let sent = self
+            .port
+            .commands
+            .send(SwapCommand::Install(candidate))
+            .is_ok();
+        if !sent {
+            outcome.reason = Some("the node is stopping".into());
+        }
+        sent
     }
 
     /// A refusal decided here, for the miss log (written by the executor,
@@ -490,13 +492,7 @@ impl Worker {
                         outcome.reason = Some(why);
                         return;
                     }
-                    if self
-                        .port
-                        .commands
-                        .send(SwapCommand::Install(candidate))
-                        .is_err()
-                    {
-                        outcome.reason = Some("the node is stopping".into());
+                    if !self.install(candidate, outcome) {
                         return;
                     }
                 }
