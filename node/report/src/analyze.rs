@@ -132,10 +132,15 @@ impl Run {
 
     /// The report, judged by `rules`.
     pub fn report(&self, rules: &[Rule]) -> Result<Report, RuleError> {
+        let frames = self.frame_counts();
+        let measures = Measures {
+            run: self,
+            counts: &frames,
+        };
         let outcomes = rules
             .iter()
             .map(|rule| {
-                let (actual, failed) = rule.evaluate(self)?;
+                let (actual, failed) = rule.evaluate(&measures)?;
                 Ok(RuleOutcome {
                     rule: rule.text.clone(),
                     actual: rule.format_actual(actual),
@@ -143,7 +148,6 @@ impl Run {
                 })
             })
             .collect::<Result<Vec<_>, RuleError>>()?;
-        let frames = self.frame_counts();
         let misses = self.miss_rows();
         Ok(Report {
             verdict: verdict(&outcomes, &frames, self.budget_us),
@@ -343,9 +347,15 @@ impl Run {
     }
 }
 
-impl Measured for Run {
+/// What rules read: the run, and its frame counts counted once.
+struct Measures<'a> {
+    run: &'a Run,
+    counts: &'a FrameCounts,
+}
+
+impl Measured for Measures<'_> {
     fn latency(&self, stage: &str, stat: Stat) -> Option<f64> {
-        let h = self.merged.get(stage)?;
+        let h = self.run.merged.get(stage)?;
         if h.is_empty() {
             return Some(0.0);
         }
@@ -358,19 +368,19 @@ impl Measured for Run {
     }
 
     fn budget_us(&self) -> f64 {
-        self.budget_us
+        self.run.budget_us
     }
 
     fn metric(&self, metric: &Metric) -> Option<f64> {
-        let counts = self.frame_counts();
+        let counts = self.counts;
         let count = |c: Option<u64>| c.map(|c| c as f64);
         match metric {
             Metric::Latency { stage, stat } => self.latency(stage, *stat),
             Metric::MissRate => counts.miss_rate,
             Metric::Misses(None) => count(counts.missed),
             Metric::Misses(Some(reason)) => {
-                let n = self.records().filter(|r| &r.reason == reason).count();
-                self.misses.is_some().then_some(n as f64)
+                let n = self.run.records().filter(|r| &r.reason == reason).count();
+                self.run.misses.is_some().then_some(n as f64)
             }
             Metric::Failures => count(counts.failures),
             Metric::OverBudget => Some(counts.over_budget as f64),
