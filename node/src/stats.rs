@@ -1,13 +1,13 @@
 //! A running node's live counters and percentiles over zenoh: the node
 //! answers queries on `fusion/<node name>/stats` with one JSON document,
-//! and `fusion-node stats --node NAME` asks for it.
+//! and `fusion-node stats --node NAME` asks for it (`cli::ask_node`).
 //!
 //! The answer is built on zenoh's thread from the [`MonitorHandle`]: the
 //! monitor's counters, the queue-overflow totals `run` stores there once a
 //! second, and the percentile snapshot the sink refreshes about once a
 //! second. Nothing here touches the executor.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::{Value, json};
 use zenoh::key_expr::KeyExpr;
@@ -86,13 +86,6 @@ pub fn serve(
             key: key.to_string(),
             message: e.to_string(),
         })
-}
-
-/// Asks the node `node` for its stats; `Ok(None)` when no node answered
-/// within `timeout`.
-pub fn query(session: &Session, node: &str, timeout: Duration) -> Result<Option<Value>, String> {
-    let key = key(node).map_err(|e| e.to_string())?;
-    crate::transport::query_json(session, key, None, None, timeout)
 }
 
 /// The answer as a table: counters, per-sensor drops, percentiles.

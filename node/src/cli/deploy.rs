@@ -8,13 +8,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use zenoh::Wait;
 
 use super::CliError;
-use crate::launch::{format_duration, parse_duration};
+use crate::launch::parse_duration;
 use crate::swap::admin::admin_key;
 use crate::swap::signing::{read_signature, signature_path};
-use crate::transport;
 
 #[derive(Debug, Args)]
 pub struct DeployArgs {
@@ -56,21 +54,14 @@ pub fn run(args: DeployArgs) -> Result<(), CliError> {
         .transpose()
         .map_err(|e| CliError::usage(e.to_string()))?;
     let key = admin_key(&args.node, "deploy").map_err(|e| CliError::usage(e.to_string()))?;
-    let session = super::query_session(&args.connect)?;
-    let answer = transport::query_json(&session, key, Some(module), signature, args.timeout);
-    let _ = session.close().wait();
-    let outcome = match answer {
-        Ok(Some(outcome)) => outcome,
-        Ok(None) => {
-            return Err(CliError::usage(format!(
-                "no node named `{}` answered on fusion/{}/admin/deploy within {}",
-                args.node,
-                args.node,
-                format_duration(args.timeout)
-            )));
-        }
-        Err(e) => return Err(CliError::failure(format!("the node answered: {e}"))),
-    };
+    let outcome = super::ask_node(
+        &args.node,
+        key,
+        &args.connect,
+        Some(module),
+        signature,
+        args.timeout,
+    )?;
     if args.json {
         println!("{outcome:#}");
     } else {

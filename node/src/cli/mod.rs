@@ -229,16 +229,34 @@ fn open_session(
 }
 
 /// `--rate` must be a positive number.
-/// A session for asking a node something: `connect` endpoints, or
-/// multicast scouting without them.
-fn query_session(connect: &[String]) -> Result<zenoh::Session, CliError> {
+/// Asks the node `node` on `key` (over `connect` endpoints, or multicast
+/// scouting without them) and returns its JSON answer. No answer within
+/// `timeout` is a usage error (exit 2); an error reply is a failure.
+fn ask_node(
+    node: &str,
+    key: zenoh::key_expr::KeyExpr<'static>,
+    connect: &[String],
+    payload: Option<Vec<u8>>,
+    attachment: Option<Vec<u8>>,
+    timeout: std::time::Duration,
+) -> Result<serde_json::Value, CliError> {
     let config = if connect.is_empty() {
         zenoh::Config::default()
     } else {
         crate::transport::explicit_peer_config(&[], connect)
             .map_err(|e| CliError::usage(e.to_string()))?
     };
-    crate::transport::open_config(config).map_err(|e| CliError::failure(e.to_string()))
+    let session =
+        crate::transport::open_config(config).map_err(|e| CliError::failure(e.to_string()))?;
+    let where_ = key.to_string();
+    let answer = crate::transport::query_json(&session, key, payload, attachment, timeout);
+    let _ = zenoh::Wait::wait(session.close());
+    answer.map_err(CliError::failure)?.ok_or_else(|| {
+        CliError::usage(format!(
+            "no node named `{node}` answered on {where_} within {}",
+            crate::launch::format_duration(timeout)
+        ))
+    })
 }
 
 fn positive_rate(rate: f64) -> Result<(), CliError> {

@@ -86,17 +86,7 @@ fn status(args: StatusArgs) -> Result<(), CliError> {
     super::init_logging("warn");
     let key = crate::swap::admin::admin_key(&args.node, "module")
         .map_err(|e| CliError::usage(e.to_string()))?;
-    let session = super::query_session(&args.connect)?;
-    let answer = crate::transport::query_json(&session, key, None, None, args.timeout);
-    let _ = zenoh::Wait::wait(session.close());
-    let status = answer.map_err(CliError::failure)?.ok_or_else(|| {
-        CliError::usage(format!(
-            "no node named `{}` answered on fusion/{}/admin/module within {}",
-            args.node,
-            args.node,
-            crate::launch::format_duration(args.timeout)
-        ))
-    })?;
+    let status = super::ask_node(&args.node, key, &args.connect, None, None, args.timeout)?;
     if args.json {
         println!("{status:#}");
         return Ok(());

@@ -3,10 +3,9 @@
 use std::time::Duration;
 
 use clap::Args;
-use zenoh::Wait;
 
 use super::CliError;
-use crate::launch::{format_duration, parse_duration};
+use crate::launch::parse_duration;
 
 #[derive(Debug, Args)]
 pub struct StatsArgs {
@@ -27,23 +26,12 @@ pub struct StatsArgs {
 
 pub fn run(args: StatsArgs) -> Result<(), CliError> {
     super::init_logging("info");
-    let session = super::query_session(&args.connect)?;
-    let answer = crate::stats::query(&session, &args.node, args.timeout);
-    let _ = session.close().wait();
-    match answer.map_err(CliError::failure)? {
-        Some(stats) if args.json => {
-            println!("{stats:#}");
-            Ok(())
-        }
-        Some(stats) => {
-            print!("{}", crate::stats::table(&stats));
-            Ok(())
-        }
-        None => Err(CliError::usage(format!(
-            "no node named `{}` answered on fusion/{}/stats within {}",
-            args.node,
-            args.node,
-            format_duration(args.timeout)
-        ))),
+    let key = crate::stats::key(&args.node).map_err(|e| CliError::usage(e.to_string()))?;
+    let stats = super::ask_node(&args.node, key, &args.connect, None, None, args.timeout)?;
+    if args.json {
+        println!("{stats:#}");
+    } else {
+        print!("{}", crate::stats::table(&stats));
     }
+    Ok(())
 }
