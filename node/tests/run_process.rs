@@ -5,6 +5,7 @@
 
 #![cfg(target_os = "linux")]
 
+mod common;
 mod live;
 
 use std::io::{BufRead, BufReader};
@@ -710,16 +711,6 @@ fn module_status(port: u16) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// The reference module under another hash (a custom section appended).
-fn reference_build(note: &str) -> Vec<u8> {
-    let mut wasm = fusion_node::modules::REFERENCE_WASM_BYTES.to_vec();
-    let name = b"fusion-build";
-    wasm.extend_from_slice(&[0, (1 + name.len() + note.len()) as u8, name.len() as u8]);
-    wasm.extend_from_slice(name);
-    wasm.extend_from_slice(note.as_bytes());
-    wasm
-}
-
 #[test]
 fn a_running_node_swaps_on_deploy_on_a_file_change_and_on_sighup() {
     let dir = tempfile::tempdir().unwrap();
@@ -755,7 +746,11 @@ fn a_running_node_swaps_on_deploy_on_a_file_change_and_on_sighup() {
 
     // 1. deploy over zenoh.
     let v2 = dir.path().join("v2.wasm");
-    std::fs::write(&v2, reference_build("v2")).unwrap();
+    std::fs::write(
+        &v2,
+        common::rebuilt(fusion_node::modules::REFERENCE_WASM_BYTES, "v2"),
+    )
+    .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_fusion-node"))
         .args([
             "deploy",
@@ -786,7 +781,11 @@ fn a_running_node_swaps_on_deploy_on_a_file_change_and_on_sighup() {
 
     // 2. the module file changes (written elsewhere, then renamed in).
     let staged = dir.path().join("module.wasm.new");
-    std::fs::write(&staged, reference_build("v3")).unwrap();
+    std::fs::write(
+        &staged,
+        common::rebuilt(fusion_node::modules::REFERENCE_WASM_BYTES, "v3"),
+    )
+    .unwrap();
     std::fs::rename(&staged, &module).unwrap();
     // The status counts a swap when it goes live, and records the outcome
     // when its watch is over.

@@ -34,31 +34,6 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// `wasm` with a custom section appended: the same code under another
-/// SHA-256, as a rebuild of the same module would be.
-fn rebuilt(wasm: &[u8], note: &str) -> Vec<u8> {
-    fn leb(mut n: usize, out: &mut Vec<u8>) {
-        loop {
-            let byte = (n & 0x7f) as u8;
-            n >>= 7;
-            out.push(if n == 0 { byte } else { byte | 0x80 });
-            if n == 0 {
-                return;
-            }
-        }
-    }
-    let name = b"fusion-build";
-    let mut body = Vec::new();
-    leb(name.len(), &mut body);
-    body.extend_from_slice(name);
-    body.extend_from_slice(note.as_bytes());
-    let mut out = wasm.to_vec();
-    out.push(0);
-    leb(body.len(), &mut out);
-    out.extend_from_slice(&body);
-    out
-}
-
 /// A module that answers every frame with an empty `TrackedObjects` and,
 /// if `spin_after` is given, spins until it is preempted on every step
 /// after that many since it was instantiated (a preempted instance is
@@ -195,6 +170,19 @@ fn stream_with_swap(
     (rendered, outcome)
 }
 
+/// The swap went live with the running module's tracker state.
+fn assert_swapped_with_state(outcome: &SwapOutcome) {
+    assert_eq!(outcome.outcome, Outcome::Swapped, "{outcome:#?}");
+    assert!(
+        outcome
+            .state
+            .as_deref()
+            .unwrap()
+            .starts_with("carried over"),
+        "{outcome:#?}"
+    );
+}
+
 /// Frames are numbered 0, 1, 2, ... in order, each tick's trigger once.
 fn assert_contiguous(recorded: &Recorded, ticks: &[fusion_node::simulate::Rendered]) {
     assert!(recorded.dropped.is_empty(), "{:?}", recorded.dropped);
@@ -210,7 +198,7 @@ fn a_swap_mid_stream_loses_no_frame_and_keeps_the_tracks() {
     let _serial = serial();
     let rig = start(default_launch());
     let outputs = collect(&rig.peer, "fusion/tracked_objects");
-    let v2 = rebuilt(fusion_node::modules::REFERENCE_WASM_BYTES, "v2");
+    let v2 = common::rebuilt(fusion_node::modules::REFERENCE_WASM_BYTES, "v2");
     let (ticks, outcome) = stream_with_swap(&rig, 60, 20, move |swapper, _| {
         swapper
             .swap(v2, None, Trigger::Api, "v2".into(), SWAP_TIMEOUT)
@@ -220,15 +208,7 @@ fn a_swap_mid_stream_loses_no_frame_and_keeps_the_tracks() {
         node, sink, config, ..
     } = rig;
     node.stop().unwrap();
-    assert_eq!(outcome.outcome, Outcome::Swapped, "{outcome:#?}");
-    assert!(
-        outcome
-            .state
-            .as_deref()
-            .unwrap()
-            .starts_with("carried over"),
-        "{outcome:#?}"
-    );
+    assert_swapped_with_state(&outcome);
     let first = outcome.first_sequence.unwrap();
     // Live after the frames it warmed up on, the request's at tick 20.
     assert!(first > 20, "{outcome:#?}");
@@ -377,7 +357,7 @@ fn signed_deploys_take_only_modules_signed_by_a_trusted_key() {
     launch.module.swap.require_signed = true;
     launch.module.swap.trusted_keys = vec![trusted.public_key()];
     let rig = start(launch);
-    let v2 = rebuilt(fusion_node::modules::REFERENCE_WASM_BYTES, "signed");
+    let v2 = common::rebuilt(fusion_node::modules::REFERENCE_WASM_BYTES, "signed");
     let digest: [u8; 32] = fusion_node::swap::signing::module_sha256(&v2);
     let good = sign(&trusted, &digest).to_bytes().to_vec();
     let bad = sign(&stranger, &digest).to_bytes().to_vec();
@@ -525,7 +505,7 @@ fn a_precompiled_module_swaps_from_its_file_but_never_over_the_network() {
     use fusion_node::host::artifact;
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
-    let v2 = rebuilt(fusion_node::modules::REFERENCE_WASM_BYTES, "cwasm");
+    let v2 = common::rebuilt(fusion_node::modules::REFERENCE_WASM_BYTES, "cwasm");
     let cwasm = dir.path().join("v2.cwasm");
     artifact::compile(&v2, &CompileTarget::host(), Some("v2.wasm"))
         .unwrap()
@@ -555,13 +535,5 @@ fn a_precompiled_module_swaps_from_its_file_but_never_over_the_network() {
     });
     let Rig { node, .. } = rig;
     node.stop().unwrap();
-    assert_eq!(outcome.outcome, Outcome::Swapped, "{outcome:#?}");
-    assert!(
-        outcome
-            .state
-            .as_deref()
-            .unwrap()
-            .starts_with("carried over"),
-        "{outcome:#?}"
-    );
+    assert_swapped_with_state(&outcome);
 }

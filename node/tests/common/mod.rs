@@ -76,3 +76,28 @@ pub fn assert_reference_still_works() {
     let (engine, module) = shared();
     assert_reference_fuses_good_frames(engine, module);
 }
+
+/// `wasm` with a custom section appended: the same code under another
+/// SHA-256, as a rebuild of the same module would be.
+pub fn rebuilt(wasm: &[u8], note: &str) -> Vec<u8> {
+    fn leb(mut n: usize, out: &mut Vec<u8>) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            out.push(if n == 0 { byte } else { byte | 0x80 });
+            if n == 0 {
+                return;
+            }
+        }
+    }
+    let name = b"fusion-build";
+    let mut body = Vec::new();
+    leb(name.len(), &mut body);
+    body.extend_from_slice(name);
+    body.extend_from_slice(note.as_bytes());
+    let mut out = wasm.to_vec();
+    out.push(0);
+    leb(body.len(), &mut out);
+    out.extend_from_slice(&body);
+    out
+}
