@@ -130,13 +130,7 @@ pub(super) fn stage_bars(stages: &[StageStats], budget_ms: f64) -> String {
     let step = ts.get(1).copied().unwrap_or(1.0);
     let xt: Vec<(f64, String)> = ts.iter().map(|&t| (t, tick_label(t, step))).collect();
     x_axis(&mut out, &f, &x, &xt, "Latency (ms)");
-    w!(
-        out,
-        r#"<line class="axis" x1="{0}" x2="{0}" y1="{1}" y2="{2}"/>"#,
-        f.left,
-        f.top,
-        f.y1()
-    );
+    left_axis(&mut out, &f);
     if stages.is_empty() {
         no_data(&mut out, &f, "no frames");
     }

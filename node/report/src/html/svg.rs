@@ -158,13 +158,7 @@ pub(super) fn y_axis(out: &mut String, f: &Frame, top_ms: f64, title: &str) -> S
         out,
         r#"<text class="axis-title" transform="translate(16 {cy:.1}) rotate(-90)" text-anchor="middle">{title}</text>"#
     );
-    w!(
-        out,
-        r#"<line class="axis" x1="{0}" x2="{0}" y1="{1}" y2="{2}"/>"#,
-        f.left,
-        f.top,
-        f.y1()
-    );
+    left_axis(out, f);
     w!(
         out,
         r#"<line class="axis" x1="{}" x2="{}" y1="{2}" y2="{2}"/>"#,
@@ -292,4 +286,15 @@ pub(super) fn swap_lines(out: &mut String, f: &Frame, x: &Scale, swaps: &[Swap],
             esc(&short)
         );
     }
+}
+
+/// The plot area's left edge, as an axis line.
+pub(super) fn left_axis(out: &mut String, f: &Frame) {
+    w!(
+        out,
+        r#"<line class="axis" x1="{0}" x2="{0}" y1="{1}" y2="{2}"/>"#,
+        f.left,
+        f.top,
+        f.y1()
+    );
 }
