@@ -4,7 +4,8 @@
     mcap_oracle.py DIR
 
 DIR holds what the Rust test `dump_drives_for_the_python_oracle` wrote:
-drives with every type the recorder writes (zstd, lz4 and uncompressed),
+drives with every type the recorder writes (zstd, lz4 and uncompressed,
+and one spliced from the zstd drive's chunks and new lz4 chunks),
 cuts of the zstd drive, and expected.json (every message as written: topic,
 type, log/publish time, sequence, CDR bytes and field values).
 
@@ -86,15 +87,25 @@ def check_structure(path: Path, drive: dict) -> None:
             f"{path.name}: statistics times",
         )
         check(len(summary.chunk_indexes) == stats.chunk_count > 1, f"{path.name}: chunk indexes")
-        want = {"zstd": "zstd", "lz4": "lz4", "none": ""}[drive["compression"]]
+        names = {"zstd": "zstd", "lz4": "lz4", "none": ""}
+        # A spliced drive has the copied chunks' and its own.
+        want = {names[drive["compression"]], names[drive.get("new_compression", drive["compression"])]}
+        got = {index.compression for index in summary.chunk_indexes}
+        check(got == want, f"{path.name}: chunk compressions {got}, not {want}")
         for index in summary.chunk_indexes:
-            check(index.compression == want, f"{path.name}: chunk compression {index.compression!r}")
             check(index.message_index_length > 0 and index.message_index_offsets, f"{path.name}: no message index")
         for schema in summary.schemas.values():
             check(schema.encoding == "ros2msg", f"{path.name}: schema encoding {schema.encoding}")
         for channel in summary.channels.values():
             check(channel.message_encoding == "cdr", f"{path.name}: message encoding")
             check("offered_qos_profiles" in channel.metadata, f"{path.name}: {channel.topic} without QoS")
+        # Chunk and data-section CRCs, which the stream reader checks.
+        try:
+            with path.open("rb") as stream:
+                for _ in StreamReader(stream, validate_crcs=True).records:
+                    pass
+        except Exception as e:  # noqa: BLE001
+            check(False, f"{path.name}: CRC check failed: {e!r}")
         # Seeking by index agrees with the stream.
         indexed = sum(1 for _ in reader.iter_messages(log_time_order=True))
         check(indexed == len(drive["messages"]), f"{path.name}: indexed read {indexed}")

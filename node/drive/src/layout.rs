@@ -2,7 +2,8 @@
 //! from the summary's chunk indexes when the file has a sound one, else by
 //! hopping over the data section's records without decompressing them.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use mcap::records::{self, Record, op};
 
@@ -14,6 +15,7 @@ pub(crate) const RECORD_PREFIX: usize = 9;
 pub(crate) struct SchemaDecl {
     pub name: String,
     pub encoding: String,
+    pub data: Arc<[u8]>,
 }
 
 /// A channel as the file declares it.
@@ -22,6 +24,7 @@ pub(crate) struct ChannelDecl {
     pub topic: String,
     pub schema_id: u16,
     pub message_encoding: String,
+    pub metadata: BTreeMap<String, String>,
 }
 
 /// A unit of messages decoded at once.
@@ -136,6 +139,7 @@ fn from_summary(buf: &[u8]) -> Result<Layout, String> {
             SchemaDecl {
                 name: schema.name.clone(),
                 encoding: schema.encoding.clone(),
+                data: Arc::from(&schema.data[..]),
             },
         );
     }
@@ -146,6 +150,7 @@ fn from_summary(buf: &[u8]) -> Result<Layout, String> {
                 topic: channel.topic.clone(),
                 schema_id: channel.schema.as_ref().map_or(0, |s| s.id),
                 message_encoding: channel.message_encoding.clone(),
+                metadata: channel.metadata.clone(),
             },
         );
     }
@@ -307,10 +312,11 @@ fn take_record(layout: &mut Layout, pos: usize, opcode: u8, body: &[u8]) -> Resu
                 }),
             }
         }
-        Record::Schema { header, .. } => {
+        Record::Schema { header, data } => {
             let schema = SchemaDecl {
                 name: header.name,
                 encoding: header.encoding,
+                data: Arc::from(&data[..]),
             };
             declare(&mut layout.schemas, header.id, schema, "schema")?;
         }
@@ -319,6 +325,7 @@ fn take_record(layout: &mut Layout, pos: usize, opcode: u8, body: &[u8]) -> Resu
                 topic: channel.topic,
                 schema_id: channel.schema_id,
                 message_encoding: channel.message_encoding,
+                metadata: channel.metadata,
             };
             declare(&mut layout.channels, channel.id, decl, "channel")?;
         }

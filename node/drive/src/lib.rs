@@ -7,6 +7,8 @@
 //! - [`DriveReader`] streams a drive's messages in log-time order from a
 //!   memory map, tolerating truncated and corrupt files and saying what it
 //!   skipped ([`ReadIssues`]).
+//! - [`SpliceWriter`] writes a drive from another drive's chunks, copied
+//!   as they are, and new messages (an offline replay's output).
 //! - [`DriveInfo`] summarises a drive like `ros2 bag info`.
 //!
 //! This crate knows MCAP and the fusion-msgs registry, nothing else: no
@@ -17,11 +19,16 @@ mod error;
 mod info;
 mod layout;
 mod read;
+mod records;
+mod splice;
 mod write;
 
 pub use error::DriveError;
 pub use info::{DriveInfo, TopicSummary};
 pub use read::{DriveMessage, DriveReader, Messages, ReadFilter, ReadIssues};
+pub use splice::{
+    CopyRefused, IndexEntry, RawChunk, SourceChannel, SourceSchema, SpliceSummary, SpliceWriter,
+};
 pub use write::{Compression, DriveWriter, Topic, WriteSummary, WriterConfig};
 
 /// The MCAP header profile of a ROS 2 drive.

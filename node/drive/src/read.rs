@@ -12,6 +12,7 @@ use fusion_msgs::TypeInfo;
 use mcap::records::{Record, op};
 
 use crate::layout::{Block, BlockKind, ChannelDecl, Layout, RECORD_PREFIX, SchemaDecl};
+use crate::splice::{IndexEntry, RawChunk, SourceChannel, SourceSchema};
 use crate::{DriveError, MESSAGE_ENCODING, SCHEMA_ENCODING};
 
 /// What a read had to skip or could not trust. A clean read has
@@ -191,6 +192,9 @@ pub struct DriveMessage {
     pub sequence: u32,
     /// Its serialized bytes (CDR for known types).
     pub data: Vec<u8>,
+    /// Where the chunk it was read from starts in the file (`None` for a
+    /// message outside chunks); see [`Messages::keep_chunks`].
+    pub chunk: Option<u64>,
 }
 
 enum Bytes {
@@ -211,7 +215,7 @@ impl std::ops::Deref for Bytes {
 /// An open drive. Messages are read from a memory map as they are asked
 /// for; the file must not be changed while it is open.
 pub struct DriveReader {
-    bytes: Bytes,
+    bytes: Arc<Bytes>,
     path: PathBuf,
     layout: Layout,
 }
@@ -261,7 +265,7 @@ impl DriveReader {
         }
         let layout = Layout::of(&bytes);
         Ok(DriveReader {
-            bytes,
+            bytes: Arc::new(bytes),
             path,
             layout,
         })
@@ -295,7 +299,9 @@ impl DriveReader {
         // Stable: equal start times stay in file order.
         blocks.sort_by_key(|b| b.log_start);
         Messages {
+            source: &self.bytes,
             bytes: &self.bytes,
+            ahead: None,
             blocks: blocks.into_iter().peekable(),
             pending: BinaryHeap::new(),
             loaded: 0,
@@ -304,6 +310,8 @@ impl DriveReader {
             resolved: HashMap::new(),
             issues: ReadIssues::from_layout(&self.layout),
             filter,
+            keep_chunks: false,
+            chunks: Vec::new(),
         }
     }
 
@@ -345,7 +353,9 @@ struct Resolved {
 /// at a time as the merge reaches their start time, so memory holds only
 /// the chunks whose time ranges overlap.
 pub struct Messages<'a> {
+    source: &'a Arc<Bytes>,
     bytes: &'a [u8],
+    ahead: Option<DecodeAhead>,
     blocks: std::iter::Peekable<std::vec::IntoIter<&'a Block>>,
     pending: BinaryHeap<Reverse<Pending>>,
     loaded: u64,
@@ -354,9 +364,63 @@ pub struct Messages<'a> {
     resolved: HashMap<u16, Option<Arc<Resolved>>>,
     issues: ReadIssues,
     filter: ReadFilter,
+    keep_chunks: bool,
+    chunks: Vec<RawChunk<'a>>,
 }
 
-impl Messages<'_> {
+impl<'a> Messages<'a> {
+    /// Also hands out each chunk as it is in the file, once its messages
+    /// are loaded ([`Messages::take_chunks`]), so that a writer can copy it
+    /// rather than encode its messages again ([`crate::SpliceWriter`]).
+    /// Each message says which chunk it came from
+    /// ([`DriveMessage::chunk`]). Corrupt chunks are not handed out.
+    pub fn keep_chunks(mut self) -> Self {
+        self.keep_chunks = true;
+        self
+    }
+
+    /// Decompresses up to `chunks` chunks ahead of the merge on a thread of
+    /// its own, so that decompression runs beside the caller's work. The
+    /// messages, their order and the issues are the same. Call it before
+    /// the first message is read (later it does nothing).
+    pub fn decode_ahead(mut self, chunks: usize) -> Self {
+        if self.loaded > 0 || self.ahead.is_some() || chunks == 0 {
+            return self;
+        }
+        let order: Vec<(usize, usize)> = self
+            .blocks
+            .clone()
+            .filter_map(|b| match b.kind {
+                BlockKind::Chunk { offset, len } => Some((offset, len)),
+                BlockKind::Loose { .. } => None,
+            })
+            .collect();
+        let bytes = Arc::clone(self.source);
+        let (tx, decoded) = std::sync::mpsc::sync_channel(chunks);
+        let spawned = std::thread::Builder::new()
+            .name("drive-decode".to_owned())
+            .spawn(move || {
+                for (offset, len) in order {
+                    let chunk = decode_chunk(&bytes[offset + RECORD_PREFIX..offset + len]);
+                    if tx.send(chunk).is_err() {
+                        break; // the read was dropped
+                    }
+                }
+            });
+        // Without a thread, chunks are decoded as the merge reaches them.
+        if spawned.is_ok() {
+            self.ahead = Some(DecodeAhead { decoded });
+        }
+        self
+    }
+
+    /// The chunks loaded since the last call (with
+    /// [`Messages::keep_chunks`]): every chunk is loaded before the first
+    /// of its messages comes out of the iterator.
+    pub fn take_chunks(&mut self) -> std::vec::Drain<'_, RawChunk<'a>> {
+        self.chunks.drain(..)
+    }
+
     /// What was skipped so far; complete once the iterator has ended.
     pub fn issues(&self) -> &ReadIssues {
         &self.issues
@@ -379,9 +443,19 @@ impl Messages<'_> {
     }
 
     fn load_chunk(&mut self, offset: usize, len: usize) {
-        let body = &self.bytes[offset + RECORD_PREFIX..offset + len];
-        let records = match decode_chunk(body) {
-            Ok(records) => records,
+        let bytes: &'a [u8] = self.bytes;
+        let record = &bytes[offset..offset + len];
+        let decoded = match &self.ahead {
+            Some(ahead) => ahead.decoded.recv().ok(),
+            None => None,
+        };
+        if decoded.is_none() {
+            // The decoding thread is gone (or was never started).
+            self.ahead = None;
+        }
+        let decoded = decoded.unwrap_or_else(|| decode_chunk(&record[RECORD_PREFIX..]));
+        let chunk = match decoded {
+            Ok(chunk) => chunk,
             Err(e) => {
                 self.issues.corrupt_chunks += 1;
                 self.issues
@@ -389,9 +463,58 @@ impl Messages<'_> {
                 return;
             }
         };
-        for record in records {
-            self.take(record);
+        let mut index = Vec::new();
+        let mut complete = true;
+        for (pos, record) in chunk.records {
+            if let Record::Message { header, .. } = &record
+                && self.keep_chunks
+            {
+                index.push(IndexEntry {
+                    channel_id: header.channel_id,
+                    log_time_ns: header.log_time,
+                    offset: pos as u64,
+                });
+            }
+            complete &= self.take(record, Some(offset as u64));
         }
+        if self.keep_chunks {
+            let raw = RawChunk {
+                offset: offset as u64,
+                start_ns: chunk.header.message_start_time,
+                end_ns: chunk.header.message_end_time,
+                channels: self.source_channels(&index),
+                compression: chunk.header.compression,
+                complete,
+                index,
+                record: std::borrow::Cow::Borrowed(record),
+                compressed_size: chunk.header.compressed_size,
+                uncompressed_size: chunk.header.uncompressed_size,
+            };
+            self.chunks.push(raw);
+        }
+    }
+
+    /// The declarations of the channels `index` uses.
+    fn source_channels(&self, index: &[IndexEntry]) -> Vec<SourceChannel> {
+        let ids: BTreeSet<u16> = index.iter().map(|e| e.channel_id).collect();
+        ids.into_iter()
+            .filter_map(|id| {
+                let c = self.channels.get(&id)?;
+                let schema = self.schemas.get(&c.schema_id).map(|s| SourceSchema {
+                    id: c.schema_id,
+                    name: s.name.clone(),
+                    encoding: s.encoding.clone(),
+                    data: s.data.clone(),
+                });
+                Some(SourceChannel {
+                    id,
+                    topic: c.topic.clone(),
+                    message_encoding: c.message_encoding.clone(),
+                    metadata: c.metadata.clone(),
+                    schema,
+                })
+            })
+            .collect()
     }
 
     fn load_loose(&mut self, offset: usize) {
@@ -400,7 +523,9 @@ impl Messages<'_> {
         // The layout scan checked that the record fits.
         let body = &rest[RECORD_PREFIX..RECORD_PREFIX + len as usize];
         match mcap::read::parse_record(op::MESSAGE, body) {
-            Ok(record) => self.take(record),
+            Ok(record) => {
+                self.take(record, None);
+            }
             Err(e) => {
                 self.issues.corrupt_records += 1;
                 self.issues
@@ -409,14 +534,17 @@ impl Messages<'_> {
         }
     }
 
-    fn take(&mut self, record: Record<'_>) {
+    /// Takes one record of a chunk (at `chunk`) or outside chunks; whether
+    /// a message was kept (anything else counts as kept).
+    fn take(&mut self, record: Record<'_>, chunk: Option<u64>) -> bool {
         match record {
-            Record::Schema { header, .. } => {
+            Record::Schema { header, data } => {
                 self.schemas.insert(
                     header.id,
                     SchemaDecl {
                         name: header.name,
                         encoding: header.encoding,
+                        data: Arc::from(&data[..]),
                     },
                 );
                 self.resolved.clear();
@@ -428,13 +556,14 @@ impl Messages<'_> {
                         topic: channel.topic,
                         schema_id: channel.schema_id,
                         message_encoding: channel.message_encoding,
+                        metadata: channel.metadata,
                     },
                 );
                 self.resolved.remove(&channel.id);
             }
             Record::Message { header, data } => {
                 if !self.filter.wants_time(header.log_time) {
-                    return;
+                    return false;
                 }
                 let Some(channel) = self.resolve(header.channel_id) else {
                     self.issues.unknown_channel_messages += 1;
@@ -444,15 +573,15 @@ impl Messages<'_> {
                             header.channel_id
                         ));
                     }
-                    return;
+                    return false;
                 };
                 if !channel.wanted {
-                    return;
+                    return false;
                 }
                 if channel.type_info.is_none() {
                     self.issues.unknown_type_messages += 1;
                     if self.filter.skip_unknown_types {
-                        return;
+                        return false;
                     }
                 }
                 self.loaded += 1;
@@ -466,11 +595,13 @@ impl Messages<'_> {
                         publish_time_ns: header.publish_time,
                         sequence: header.sequence,
                         data: data.into_owned(),
+                        chunk,
                     },
                 }));
             }
             _ => {}
         }
+        true
     }
 
     fn resolve(&mut self, channel_id: u16) -> Option<Arc<Resolved>> {
@@ -537,9 +668,21 @@ enum ChunkError {
 /// Larger claims are corruption, not data.
 const MAX_CHUNK_BYTES: u64 = 1 << 30;
 
+/// Chunks decoded ahead, in the order [`Messages`] loads them.
+struct DecodeAhead {
+    decoded: std::sync::mpsc::Receiver<Result<DecodedChunk, ChunkError>>,
+}
+
+/// A chunk's header and its records, each with its offset in the
+/// uncompressed records.
+struct DecodedChunk {
+    header: mcap::records::ChunkHeader,
+    records: Vec<(usize, Record<'static>)>,
+}
+
 /// Decompresses a chunk (output bounded by its header's size, so a corrupt
 /// size cannot allocate) and checks its CRC; all of its records or none.
-fn decode_chunk(body: &[u8]) -> Result<Vec<Record<'static>>, ChunkError> {
+fn decode_chunk(body: &[u8]) -> Result<DecodedChunk, ChunkError> {
     use std::io::Read;
     let Record::Chunk { header, data } =
         mcap::read::parse_record(op::CHUNK, body).map_err(ChunkError::Header)?
@@ -550,13 +693,19 @@ fn decode_chunk(body: &[u8]) -> Result<Vec<Record<'static>>, ChunkError> {
     if want > MAX_CHUNK_BYTES {
         return Err(ChunkError::TooLarge(want));
     }
-    let mut plain = Vec::new();
+    // The header's size, plus one byte to notice a chunk that is longer;
+    // reserved once, so decompression never re-allocates.
     let limit = want + 1;
+    let mut plain = Vec::with_capacity(limit as usize);
     let read = match header.compression.as_str() {
-        "" => (&data[..]).take(limit).read_to_end(&mut plain),
-        "zstd" => zstd::stream::read::Decoder::with_buffer(&data[..])
-            .and_then(|d| d.take(limit).read_to_end(&mut plain)),
-        "lz4" => lz4::Decoder::new(&data[..]).and_then(|d| d.take(limit).read_to_end(&mut plain)),
+        "" => (&data[..]).take(limit).read_to_end(&mut plain).map(drop),
+        // Writes into the reserved capacity, and fails past it.
+        "zstd" => zstd::bulk::Decompressor::new()
+            .and_then(|mut d| d.decompress_to_buffer(&data[..], &mut plain))
+            .map(drop),
+        "lz4" => lz4::Decoder::new(&data[..])
+            .and_then(|d| d.take(limit).read_to_end(&mut plain))
+            .map(drop),
         other => return Err(ChunkError::Compression(other.to_owned())),
     };
     read.map_err(ChunkError::Decompress)?;
@@ -590,10 +739,10 @@ fn decode_chunk(body: &[u8]) -> Result<Vec<Record<'static>>, ChunkError> {
             .ok_or(ChunkError::Overrun(pos))?;
         let record = mcap::read::parse_record(rest[0], &rest[RECORD_PREFIX..end])
             .map_err(|e| ChunkError::Record(pos, e))?;
-        records.push(record.into_owned());
+        records.push((pos, record.into_owned()));
         pos += end;
     }
-    Ok(records)
+    Ok(DecodedChunk { header, records })
 }
 
 impl Iterator for Messages<'_> {

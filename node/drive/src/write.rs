@@ -1,5 +1,6 @@
 //! Writing a drive: one MCAP file with the `ros2` profile.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Seek, Write};
@@ -65,6 +66,24 @@ impl std::fmt::Display for Compression {
     }
 }
 
+/// Compresses a chunk's records as mcap's writer does (zstd at its
+/// default level; an LZ4 frame without block checksums).
+pub(crate) fn compress(compression: Compression, plain: &[u8]) -> std::io::Result<Cow<'_, [u8]>> {
+    match compression {
+        Compression::None => Ok(Cow::Borrowed(plain)),
+        Compression::Zstd => zstd::bulk::compress(plain, 0).map(Cow::Owned),
+        Compression::Lz4 => {
+            let mut encoder = lz4::EncoderBuilder::new()
+                .level(0)
+                .block_checksum(lz4::liblz4::BlockChecksum::NoBlockChecksum)
+                .build(Vec::with_capacity(plain.len() / 2))?;
+            encoder.write_all(plain)?;
+            let (out, result) = encoder.finish();
+            result.map(|()| Cow::Owned(out))
+        }
+    }
+}
+
 /// How a drive is written.
 ///
 /// A chunk is written to the file when it holds `chunk_bytes` of
@@ -101,12 +120,12 @@ impl Default for WriterConfig {
 
 /// A topic registered in a [`DriveWriter`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Topic(u16);
+pub struct Topic(pub(crate) u16);
 
 /// rosbag2's QoS profile for a reliable, volatile, keep-last-10 topic, in the
 /// `offered_qos_profiles` form that rosbag2 reads from a channel whose file
 /// carries no `rosbag2` metadata record (enum values as integers).
-const OFFERED_QOS_PROFILES: &str = "- history: 1
+pub(crate) const OFFERED_QOS_PROFILES: &str = "- history: 1
   depth: 10
   reliability: 1
   durability: 2

@@ -1,17 +1,22 @@
 //! Writes drives for tests/oracle/mcap_oracle.py, which reads them with the
 //! Python mcap, mcap-ros2-support and rosbags packages, when
 //! FUSION_DRIVE_ORACLE_OUT names a directory. Without it, checks that the
-//! dump is well formed.
+//! dump is well formed. One drive is spliced (`SpliceWriter`): the zstd
+//! drive's chunks copied as they are, and new messages in lz4 chunks.
 
 mod common;
 
-use common::{Written, write_sample};
+use common::{Written, splice, write_sample};
 use fusion_drive::{Compression, DriveReader, ReadFilter, WriterConfig};
 
 #[derive(serde::Serialize)]
 struct Drive {
     file: String,
     compression: Compression,
+    /// A spliced drive: the compression of the chunks written anew (the
+    /// copied ones keep `compression`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    new_compression: Option<Compression>,
     messages: Vec<Written>,
 }
 
@@ -54,9 +59,32 @@ fn dump_drives_for_the_python_oracle() {
         dump.drives.push(Drive {
             file,
             compression,
+            new_compression: None,
             messages,
         });
     }
+    // The zstd drive's chunks copied, with new lz4 chunks between them.
+    let file = "spliced.mcap".to_owned();
+    let config = WriterConfig {
+        compression: Compression::Lz4,
+        chunk_bytes: 8192,
+        ..WriterConfig::default()
+    };
+    let (_, new, summary) = splice(
+        &out.join("drive-zstd.mcap"),
+        ReadFilter::default(),
+        &out.join(&file),
+        config,
+    );
+    assert!(summary.chunks_copied > 1 && summary.chunks_written > 1);
+    let mut messages = dump.drives[0].messages.clone();
+    messages.extend(new);
+    dump.drives.push(Drive {
+        file,
+        compression: Compression::Zstd,
+        new_compression: Some(Compression::Lz4),
+        messages,
+    });
     let whole = std::fs::read(out.join("drive-zstd.mcap")).unwrap();
     for percent in [14, 20, 27, 50] {
         let bytes = whole.len() * percent / 100;

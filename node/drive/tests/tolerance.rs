@@ -27,7 +27,17 @@ fn read_all(
     let reader = DriveReader::from_bytes(bytes.to_vec(), "test.mcap")?;
     let mut messages = reader.messages(ReadFilter::default());
     let read: Vec<_> = messages.by_ref().collect();
-    Ok((read, messages.into_issues()))
+    let issues = messages.into_issues();
+    // Decoding chunks ahead on a thread reads the same, damage and all.
+    let mut ahead = reader.messages(ReadFilter::default()).decode_ahead(2);
+    let read_ahead: Vec<_> = ahead.by_ref().collect();
+    assert_eq!(read_ahead, read, "decode_ahead read other messages");
+    assert_eq!(
+        ahead.into_issues(),
+        issues,
+        "decode_ahead found other issues"
+    );
+    Ok((read, issues))
 }
 
 /// Asserts `read` holds the first `read.len()` messages in write order,

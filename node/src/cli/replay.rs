@@ -2,7 +2,7 @@
 //! recorded timing for a live node, or (`--offline`) run through the
 //! node's aligner and module with no zenoh and no wall clock.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use fusion_drive::{DriveInfo, DriveReader, DriveWriter, ReadFilter, Topic, WriterConfig};
+use fusion_drive::{
+    DriveInfo, DriveReader, RawChunk, ReadFilter, SpliceWriter, Topic, WriterConfig,
+};
 use fusion_reference::ReferenceModule;
 use zenoh::Wait;
 
@@ -46,11 +48,18 @@ pub struct ReplayArgs {
     /// this directory (else where the launch file says).
     #[arg(long, value_name = "DIR")]
     logs: Option<PathBuf>,
-    /// Offline: chunk compression of the fused drive: zstd, lz4 or none
-    /// (lz4 by default: zstd makes a replay of a full-size drive several
-    /// times slower).
+    /// Offline: chunk compression of what the replay writes into the fused
+    /// drive: zstd, lz4 or none. The drive's own chunks are copied into it
+    /// as they are, unless `--recompress`, or unless a chunk holds
+    /// messages the replay leaves out (`--topics`, `--start`,
+    /// `--duration`, unknown types).
     #[arg(long, value_name = "CODEC", default_value = "lz4")]
     compression: fusion_drive::Compression,
+    /// Offline: write the drive's messages into new chunks with
+    /// `--compression` instead of copying its chunks as they are (slower:
+    /// every input is compressed again).
+    #[arg(long)]
+    recompress: bool,
     /// Offline: run the reference module's native build instead of the
     /// launch file's module (the determinism oracle of the Wasm build).
     #[arg(long)]
@@ -185,28 +194,18 @@ fn replay_offline<R: FrameRunner>(
         compression: args.compression,
         ..WriterConfig::default()
     };
-    let mut writer = DriveWriter::create(output, writer_config).map_err(failed)?;
-    let fused_topic = writer
-        .add_topic(
-            &launch.outputs.tracked_objects,
-            "autoware_perception_msgs/msg/TrackedObjects",
-        )
-        .map_err(failed)?;
-    // Every topic is registered up front, so the writer can run on its own
-    // thread (and core) from here on.
+    let writer = SpliceWriter::create(output, writer_config).map_err(failed)?;
+    // The topics passed through: every topic of a known type the read
+    // hands out, except the output topic (a fused drive replayed again).
+    let passed: BTreeSet<(String, String)> = drive
+        .info
+        .topics
+        .iter()
+        .filter(|t| t.known_type && t.topic != launch.outputs.tracked_objects)
+        .map(|t| (t.topic.clone(), t.type_name.clone()))
+        .collect();
+    // Their handles, added as the first message that is not copied needs one.
     let mut topics: BTreeMap<(String, String), Topic> = BTreeMap::new();
-    for t in &drive.info.topics {
-        let wanted = drive
-            .filter
-            .topics
-            .as_ref()
-            .is_none_or(|w| w.contains(&t.topic));
-        if t.known_type && wanted && t.topic != launch.outputs.tracked_objects {
-            let topic = writer.add_topic(&t.topic, &t.type_name).map_err(failed)?;
-            topics.insert((t.topic.clone(), t.type_name.clone()), topic);
-        }
-    }
-    let writer = WriterThread::spawn(writer);
     let sensors: BTreeMap<&str, (u16, &'static str)> = launch
         .sensors
         .iter()
@@ -216,48 +215,85 @@ fn replay_offline<R: FrameRunner>(
         .map_err(|e| CliError::usage(e.to_string()))?;
     let mut wrong_type = 0u64;
     let began = Instant::now();
-    let mut messages = drive.reader.messages(drive.filter.clone());
+    let mut messages = drive
+        .reader
+        .messages(drive.filter.clone())
+        .keep_chunks()
+        .decode_ahead(4);
     let (mut first, mut last) = (None, 0u64);
     let span = (drive.info.duration_ns / 1_000_000_000).max(1);
     let bar = super::progress::bar(span, "replaying", "s");
-    for message in messages.by_ref() {
-        let t = message.log_time_ns;
-        let t0 = *first.get_or_insert(t);
-        last = t;
-        bar.set_position((t - t0) / 1_000_000_000);
-        let log_time = i64::try_from(t).unwrap_or(i64::MAX);
-        // Frames whose wait ran out before this message come out before it,
-        // so the fused drive stays in log-time order.
-        replay.advance_to(log_time, &mut |f: Fused<'_>| writer.fused(fused_topic, f));
-        let key = (message.topic.to_string(), message.type_name.to_string());
-        if let Some(&topic) = topics.get(&key) {
-            writer.send(
-                topic,
-                message.log_time_ns,
-                message.publish_time_ns,
-                message.data.clone(),
-            );
-        }
-        if let Some(&(index, expected)) = sensors.get(&*message.topic) {
-            if *message.type_name == *expected {
-                // The message moves into the aligner.
-                replay.feed(index, log_time, message.data, &mut |f: Fused<'_>| {
-                    writer.fused(fused_topic, f)
-                });
-            } else {
-                wrong_type += 1;
-                if wrong_type == 1 {
-                    tracing::warn!(topic = %message.topic, found = %message.type_name, expected, "skipping messages of the wrong type");
+    // Offsets of the source chunks copied as they are: their messages are
+    // not written again.
+    let mut copied = std::collections::HashSet::new();
+    let (counts, digest, written) = std::thread::scope(|scope| {
+        let mut writer = WriterThread::spawn(scope, writer, output, writer_config)?;
+        let fused_topic = writer
+            .add_topic(
+                &launch.outputs.tracked_objects,
+                "autoware_perception_msgs/msg/TrackedObjects",
+            )
+            .map_err(failed)?;
+        while let Some(message) = messages.next() {
+            for chunk in messages.take_chunks() {
+                let offset = chunk.offset;
+                let passes = chunk.complete
+                    && chunk.channels.iter().all(|c| {
+                        c.schema
+                            .as_ref()
+                            .is_some_and(|s| passed.contains(&(c.topic.clone(), s.name.clone())))
+                    });
+                if !args.recompress && passes && writer.copy(chunk) {
+                    copied.insert(Some(offset));
                 }
             }
+            let t = message.log_time_ns;
+            let t0 = *first.get_or_insert(t);
+            last = t;
+            bar.set_position((t - t0) / 1_000_000_000);
+            let log_time = i64::try_from(t).unwrap_or(i64::MAX);
+            // Frames whose wait ran out before this message come out before it,
+            // so the fused drive stays in log-time order.
+            replay.advance_to(log_time, &mut |f: Fused<'_>| writer.fused(fused_topic, f));
+            let key = (message.topic.to_string(), message.type_name.to_string());
+            if passed.contains(&key) && !copied.contains(&message.chunk) {
+                let topic = match topics.get(&key) {
+                    Some(&topic) => topic,
+                    None => {
+                        let topic = writer.add_topic(&key.0, &key.1).map_err(failed)?;
+                        *topics.entry(key).or_insert(topic)
+                    }
+                };
+                writer.send(
+                    topic,
+                    message.sequence,
+                    message.log_time_ns,
+                    message.publish_time_ns,
+                    message.data.clone(),
+                );
+            }
+            if let Some(&(index, expected)) = sensors.get(&*message.topic) {
+                if *message.type_name == *expected {
+                    // The message moves into the aligner.
+                    replay.feed(index, log_time, message.data, &mut |f: Fused<'_>| {
+                        writer.fused(fused_topic, f)
+                    });
+                } else {
+                    wrong_type += 1;
+                    if wrong_type == 1 {
+                        tracing::warn!(topic = %message.topic, found = %message.type_name, expected, "skipping messages of the wrong type");
+                    }
+                }
+            }
+            if writer.stopped() {
+                break;
+            }
         }
-        if writer.stopped() {
-            break;
-        }
-    }
-    let (counts, digest) = replay.finish(&mut |f: Fused<'_>| writer.fused(fused_topic, f));
-    bar.finish_and_clear();
-    writer.finish(output).map_err(failed)?;
+        let (counts, digest) = replay.finish(&mut |f: Fused<'_>| writer.fused(fused_topic, f));
+        bar.finish_and_clear();
+        Ok::<_, CliError>((counts, digest, writer.finish(output)))
+    })?;
+    let written = written.map_err(failed)?;
     let wall = began.elapsed();
     let drive = Duration::from_nanos(last.saturating_sub(first.unwrap_or(last)));
     let exec = Duration::from_nanos(exec_ns.load(Ordering::Relaxed));
@@ -283,7 +319,13 @@ fn replay_offline<R: FrameRunner>(
             counts.bad_stamps, counts.refused
         );
     }
-    println!("replay: wrote {}", output.display());
+    println!(
+        "replay: wrote {} ({} messages; {} of the drive's chunks copied as they are, {} written)",
+        output.display(),
+        written.messages,
+        written.chunks_copied,
+        written.chunks_written
+    );
     for (what, path) in [
         ("miss log", &launch.logs.miss_log),
         ("latency log", &launch.logs.hlog),
@@ -297,43 +339,128 @@ fn replay_offline<R: FrameRunner>(
     Ok(())
 }
 
-/// A message to write: topic, log time, publish time, CDR bytes.
-type Queued = (Topic, u64, u64, Vec<u8>);
-
-/// A drive writer on its own thread, so that compressing and writing the
-/// fused drive runs beside the replay rather than in it.
-struct WriterThread {
-    messages: Option<crossbeam_channel::Sender<Queued>>,
-    thread: Option<std::thread::JoinHandle<Result<DriveWriter, fusion_drive::DriveError>>>,
+/// What the writer thread is asked to do.
+enum Command<'a> {
+    /// Add a topic (the handle is the one the shadow writer gave).
+    AddTopic(String, String),
+    /// Write a message: topic, sequence, log time, publish time, CDR bytes.
+    Write(Topic, u32, u64, u64, Vec<u8>),
+    /// Copy a chunk of the drive as it is.
+    Copy(RawChunk<'a>),
 }
 
-impl WriterThread {
-    fn spawn(mut writer: DriveWriter) -> Self {
-        let (tx, rx) = crossbeam_channel::bounded::<Queued>(64);
-        let thread = std::thread::spawn(move || {
-            for (topic, log_time, publish_time, data) in rx {
-                writer.write(topic, log_time, publish_time, &data)?;
+/// A drive writer on its own thread, so that compressing and writing the
+/// fused drive runs beside the replay rather than in it. Scoped: copied
+/// chunks are borrowed from the drive's memory map, not copied out.
+///
+/// Whether a chunk can be copied depends on what the writer has declared.
+/// So that the replay never waits for the thread to answer, a shadow
+/// writer on `io::sink` takes the same topics and copies here, and so
+/// decides as the real one will (and hands out the same topic handles);
+/// it never compresses anything.
+struct WriterThread<'scope, 'a> {
+    shadow: SpliceWriter<std::io::Sink>,
+    commands: Option<crossbeam_channel::Sender<Command<'a>>>,
+    thread: Option<
+        std::thread::ScopedJoinHandle<'scope, Result<SpliceWriter, fusion_drive::DriveError>>,
+    >,
+}
+
+impl<'scope, 'a: 'scope> WriterThread<'scope, 'a> {
+    fn spawn<'env>(
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        mut writer: SpliceWriter,
+        path: &Path,
+        config: WriterConfig,
+    ) -> Result<Self, CliError> {
+        let shadow = SpliceWriter::new(std::io::sink(), path, config)
+            .map_err(|e| CliError::failure(e.to_string()))?;
+        let (tx, rx) = crossbeam_channel::bounded::<Command<'a>>(64);
+        let thread = scope.spawn(move || {
+            for command in rx {
+                match command {
+                    Command::AddTopic(topic, type_name) => {
+                        writer.add_topic(&topic, &type_name)?;
+                    }
+                    Command::Write(topic, sequence, log_time, publish_time, data) => {
+                        writer.write(topic, sequence, log_time, publish_time, &data)?;
+                    }
+                    Command::Copy(chunk) => {
+                        if let Err(refused) = writer.copy_chunk(&chunk)? {
+                            // The shadow took it: the two writers disagree.
+                            return Err(fusion_drive::DriveError::Io {
+                                path: PathBuf::new(),
+                                source: std::io::Error::other(format!(
+                                    "chunk at byte {} of the drive not copied: {refused}",
+                                    chunk.offset
+                                )),
+                            });
+                        }
+                    }
+                }
             }
             Ok(writer)
         });
-        WriterThread {
-            messages: Some(tx),
+        Ok(WriterThread {
+            shadow,
+            commands: Some(tx),
             thread: Some(thread),
+        })
+    }
+
+    /// Adds a topic; its handle is good for [`WriterThread::send`].
+    fn add_topic(
+        &mut self,
+        topic: &str,
+        type_name: &str,
+    ) -> Result<Topic, fusion_drive::DriveError> {
+        let handle = self.shadow.add_topic(topic, type_name)?;
+        self.command(Command::AddTopic(topic.to_owned(), type_name.to_owned()));
+        Ok(handle)
+    }
+
+    /// Copies a chunk of the drive, after what is queued, if it can be;
+    /// else its messages are to be sent one by one.
+    fn copy(&mut self, chunk: RawChunk<'a>) -> bool {
+        let copied = matches!(self.shadow.copy_chunk(&chunk), Ok(Ok(())));
+        if copied {
+            self.command(Command::Copy(chunk));
+        }
+        copied
+    }
+
+    /// Queues a command; dropped if the writer has failed (`finish` says
+    /// why).
+    fn command(&self, command: Command<'a>) {
+        if let Some(tx) = &self.commands {
+            let _ = tx.send(command);
         }
     }
 
     /// Queues a message; dropped if the writer has failed (`finish` says
     /// why).
-    fn send(&self, topic: Topic, log_time_ns: u64, publish_time_ns: u64, data: Vec<u8>) {
-        if let Some(tx) = &self.messages {
-            let _ = tx.send((topic, log_time_ns, publish_time_ns, data));
-        }
+    fn send(
+        &self,
+        topic: Topic,
+        sequence: u32,
+        log_time_ns: u64,
+        publish_time_ns: u64,
+        data: Vec<u8>,
+    ) {
+        self.command(Command::Write(
+            topic,
+            sequence,
+            log_time_ns,
+            publish_time_ns,
+            data,
+        ));
     }
 
-    /// Queues a fused output at the time it was released.
+    /// Queues a fused output at the time it was released, with the frame's
+    /// sequence number.
     fn fused(&self, topic: Topic, fused: Fused<'_>) {
         let at = u64::try_from(fused.log_time_ns).unwrap_or(0);
-        self.send(topic, at, at, fused.bytes.to_vec());
+        self.send(topic, fused.sequence as u32, at, at, fused.bytes.to_vec());
     }
 
     /// Whether the writer has stopped (on an error).
@@ -342,10 +469,13 @@ impl WriterThread {
     }
 
     /// Writes what is queued and finishes the file.
-    fn finish(mut self, path: &Path) -> Result<(), fusion_drive::DriveError> {
-        drop(self.messages.take());
-        match self.thread.take().map(std::thread::JoinHandle::join) {
-            Some(Ok(Ok(writer))) => writer.finish().map(drop),
+    fn finish(
+        mut self,
+        path: &Path,
+    ) -> Result<fusion_drive::SpliceSummary, fusion_drive::DriveError> {
+        drop(self.commands.take());
+        match self.thread.take().map(std::thread::ScopedJoinHandle::join) {
+            Some(Ok(Ok(writer))) => writer.finish(),
             Some(Ok(Err(e))) => Err(e),
             _ => Err(fusion_drive::DriveError::Io {
                 path: path.to_owned(),

@@ -4,7 +4,11 @@
 
 use std::path::Path;
 
-use fusion_drive::{DriveWriter, WriterConfig};
+use std::collections::BTreeMap;
+
+use fusion_drive::{
+    DriveReader, DriveWriter, ReadFilter, SpliceSummary, SpliceWriter, Topic, WriterConfig,
+};
 use fusion_msgs::Message;
 use fusion_msgs::autoware_perception_msgs::{ObjectClassification, TrackedObject, TrackedObjects};
 use fusion_msgs::diagnostic_msgs::{DiagnosticArray, DiagnosticStatus, KeyValue};
@@ -256,4 +260,72 @@ pub fn key(w: &Written) -> (String, String, u64, u64, u32, Vec<u8>) {
         w.sequence,
         w.data.clone(),
     )
+}
+
+pub type Key = (String, String, u64, u64, u32, Vec<u8>);
+
+pub const NEW_TOPIC: &str = "/fused/objects";
+pub const NEW_TYPE: &str = "autoware_perception_msgs/msg/TrackedObjects";
+
+/// What an offline replay does: every chunk the read hands out is copied
+/// when it can be, the messages of the others are written one by one, and
+/// a new message (TrackedObjects) follows every LiDAR message. Returns
+/// what the output should hold, the new messages and the writer's summary.
+pub fn splice(
+    source: &Path,
+    filter: ReadFilter,
+    out: &Path,
+    config: WriterConfig,
+) -> (Vec<Key>, Vec<Written>, SpliceSummary) {
+    let reader = DriveReader::open(source).unwrap();
+    let mut writer = SpliceWriter::create(out, config).unwrap();
+    let fused = writer.add_topic(NEW_TOPIC, NEW_TYPE).unwrap();
+    let mut topics: BTreeMap<(String, String), Topic> = BTreeMap::new();
+    let mut copied = std::collections::BTreeSet::new();
+    let mut expected = Vec::new();
+    let mut new = Vec::new();
+    let mut messages = reader.messages(filter).keep_chunks();
+    let mut sequence = 0;
+    while let Some(m) = messages.next() {
+        for chunk in messages.take_chunks() {
+            if writer.copy_chunk(&chunk).unwrap().is_ok() {
+                copied.insert(chunk.offset);
+            }
+        }
+        if !m.chunk.is_some_and(|c| copied.contains(&c)) {
+            let key = (m.topic.to_string(), m.type_name.to_string());
+            let topic = match topics.get(&key) {
+                Some(&t) => t,
+                None => {
+                    let t = writer.add_topic(&m.topic, &m.type_name).unwrap();
+                    *topics.entry(key).or_insert(t)
+                }
+            };
+            writer
+                .write(topic, m.sequence, m.log_time_ns, m.publish_time_ns, &m.data)
+                .unwrap();
+        }
+        expected.push(as_written(&m));
+        if m.topic.contains("lidar") {
+            let t = m.log_time_ns + 7_000_000;
+            let message = tracked(t, u64::from(sequence), "base_link");
+            let data = fusion_msgs::encode(&message).unwrap();
+            writer.write(fused, sequence, t, t, &data).unwrap();
+            let w = Written {
+                topic: NEW_TOPIC.to_owned(),
+                type_name: NEW_TYPE.to_owned(),
+                log_time_ns: t,
+                publish_time_ns: t,
+                sequence,
+                data,
+                value: serde_json::to_value(&message).unwrap(),
+            };
+            expected.push(key(&w));
+            new.push(w);
+            sequence += 1;
+        }
+    }
+    let summary = writer.finish().unwrap();
+    expected.sort_by(|a, b| (a.2, &a.0).cmp(&(b.2, &b.0)));
+    (expected, new, summary)
 }
