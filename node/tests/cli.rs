@@ -22,6 +22,34 @@ fn version_and_help() {
 }
 
 #[test]
+fn a_reader_that_goes_away_ends_a_printing_command_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let drive = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../recordings/highway-20s.mcap"
+    );
+    for args in [&["info", drive][..], &["msgs", "list"][..]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_fusion-node"))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // As `| head -0` does: the read end is closed before any output.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(
+            out.status.signal(),
+            Some(libc::SIGPIPE),
+            "{args:?}: {:?}",
+            out.status
+        );
+    }
+}
+
+#[test]
 fn msgs_list_names_every_type() {
     let out = fusion_node(&["msgs", "list"]);
     assert!(out.status.success());

@@ -146,6 +146,19 @@ enum Command {
 /// an exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(
+        cli.command,
+        Command::Msgs(_)
+            | Command::Info(_)
+            | Command::Inspect(_)
+            | Command::Module(_)
+            | Command::CheckLaunch(_)
+            | Command::Report(_)
+            | Command::Evaluate(_)
+            | Command::Stats(_)
+    ) {
+        end_quietly_on_a_closed_pipe();
+    }
     let outcome = match cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Msgs(cmd) => msgs::run(cmd),
@@ -170,6 +183,18 @@ pub fn main() -> ExitCode {
             eprintln!("error: {}", err.message);
             ExitCode::from(err.code)
         }
+    }
+}
+
+/// For commands that print and end: a reader that goes away (`| head`)
+/// ends the process quietly, as it ends coreutils, instead of a panic on
+/// the next `println!`. Long-running commands keep Rust's default (the
+/// pipe's error is theirs to handle), so a node never dies of its stdout.
+fn end_quietly_on_a_closed_pipe() {
+    // SAFETY: called before any thread is started; restores the default
+    // disposition, which has no handler to race with.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
