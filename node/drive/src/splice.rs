@@ -26,7 +26,7 @@ use fusion_msgs::TypeInfo;
 use mcap::records::op;
 
 use crate::records::{self, ChunkHead, ChunkIndex, MessageHead, Statistics};
-use crate::write::{OFFERED_QOS_PROFILES, compress};
+use crate::write::{OFFERED_QOS_PROFILES, compress, create_file};
 use crate::{DriveError, LIBRARY, MESSAGE_ENCODING, PROFILE, SCHEMA_ENCODING, Topic, WriterConfig};
 
 /// A schema of a source drive.
@@ -198,11 +198,8 @@ impl SpliceWriter<BufWriter<File>> {
     /// Creates (or truncates) the file at `path`.
     pub fn create(path: impl AsRef<Path>, config: WriterConfig) -> Result<Self, DriveError> {
         let path = path.as_ref();
-        let file = File::create(path).map_err(|source| DriveError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::new(BufWriter::with_capacity(1 << 20, file), path, config)
+        // Copied chunks are megabytes: large writes.
+        Self::new(create_file(path, 1 << 20)?, path, config)
     }
 }
 

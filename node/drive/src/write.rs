@@ -176,12 +176,17 @@ impl DriveWriter<BufWriter<File>> {
     /// Creates (or truncates) the file at `path`.
     pub fn create(path: impl AsRef<Path>, config: WriterConfig) -> Result<Self, DriveError> {
         let path = path.as_ref();
-        let file = File::create(path).map_err(|source| DriveError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::new(BufWriter::with_capacity(1 << 16, file), path, config)
+        Self::new(create_file(path, 1 << 16)?, path, config)
     }
+}
+
+/// Creates (or truncates) a drive file, buffered by `capacity` bytes.
+pub(crate) fn create_file(path: &Path, capacity: usize) -> Result<BufWriter<File>, DriveError> {
+    let file = File::create(path).map_err(|source| DriveError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(BufWriter::with_capacity(capacity, file))
 }
 
 impl<W: Write + Seek> DriveWriter<W> {

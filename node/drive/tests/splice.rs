@@ -110,8 +110,8 @@ fn a_spliced_drive_holds_every_source_message_and_the_new_ones() {
     }
 }
 
-#[test]
-fn a_filtered_read_copies_only_chunks_whose_every_message_passed() {
+/// 3 s of the sample drive in small zstd chunks.
+fn sample_source() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("source.mcap");
     let config = WriterConfig {
@@ -119,6 +119,12 @@ fn a_filtered_read_copies_only_chunks_whose_every_message_passed() {
         ..WriterConfig::default()
     };
     write_sample(&source, config, 3);
+    (dir, source)
+}
+
+#[test]
+fn a_filtered_read_copies_only_chunks_whose_every_message_passed() {
+    let (dir, source) = sample_source();
     let out = dir.path().join("spliced.mcap");
     // /diagnostics is in a few chunks only: those are written again.
     let topics = [
@@ -145,13 +151,7 @@ fn a_filtered_read_copies_only_chunks_whose_every_message_passed() {
 
 #[test]
 fn a_cut_source_splices_up_to_its_cut_into_a_finished_drive() {
-    let dir = tempfile::tempdir().unwrap();
-    let source = dir.path().join("source.mcap");
-    let config = WriterConfig {
-        chunk_bytes: 4096,
-        ..WriterConfig::default()
-    };
-    write_sample(&source, config, 3);
+    let (dir, source) = sample_source();
     let whole = std::fs::read(&source).unwrap();
     let cut = dir.path().join("cut.mcap");
     std::fs::write(&cut, &whole[..whole.len() / 2]).unwrap();
