@@ -385,7 +385,7 @@ impl<W: Write> SpliceWriter<W> {
             compressed_size: chunk.compressed_size,
             uncompressed_size: chunk.uncompressed_size,
         });
-        self.count(&index, Some((chunk.start_ns, chunk.end_ns)));
+        self.count(&index);
         self.copied += 1;
         Ok(Ok(()))
     }
@@ -424,7 +424,7 @@ impl<W: Write> SpliceWriter<W> {
             compressed_size: compressed.len() as u64,
             uncompressed_size: open.records.len() as u64,
         });
-        self.count(&open.index, Some(span));
+        self.count(&open.index);
         self.buf = record;
         // Keep the records buffer's capacity for the next chunk.
         self.open.records = open.records;
@@ -577,14 +577,16 @@ impl<W: Write> SpliceWriter<W> {
         Ok((offsets, b.len() as u64))
     }
 
-    fn count(&mut self, index: &BTreeMap<u16, Vec<(u64, u64)>>, span: Option<(u64, u64)>) {
+    /// Adds a chunk's messages to the statistics (their span from the
+    /// messages themselves: a chunk header may say 0 when it has none).
+    fn count(&mut self, index: &BTreeMap<u16, Vec<(u64, u64)>>) {
         for (&channel, entries) in index {
             *self.counts.entry(channel).or_default() += entries.len() as u64;
-        }
-        if let Some((s, e)) = span {
-            let all = self.span.get_or_insert((s, e));
-            all.0 = all.0.min(s);
-            all.1 = all.1.max(e);
+            for &(t, _) in entries {
+                let all = self.span.get_or_insert((t, t));
+                all.0 = all.0.min(t);
+                all.1 = all.1.max(t);
+            }
         }
     }
 
