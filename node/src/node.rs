@@ -1,6 +1,7 @@
 //! A whole node: the module loaded and initialised, a zenoh session, and
 //! the pipeline between them, as `fusion-node run` starts it.
 
+use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 
 use thiserror::Error;
@@ -72,22 +73,35 @@ impl Node {
     /// Loads and initialises the launch file's module, opens the zenoh
     /// session its `[zenoh]` describes and starts the pipeline.
     pub fn start(launch: &Launch, sink: Box<dyn FrameSink>) -> Result<Node, NodeError> {
-        let host = load_host(launch)?;
+        let module = load_module(launch)?;
         let session = transport::open(&launch.zenoh)?;
-        Node::start_with(launch, session, host, sink)
+        Node::start_loaded(launch, session, module, sink)
     }
 
     /// Starts the pipeline on an open session with a loaded, initialised
-    /// host (what [`Node::start`] does after loading; tests use it to pick
-    /// their own endpoints).
+    /// host, named by the launch file's module file (tests use it to pick
+    /// their own endpoints and modules).
     pub fn start_with(
         launch: &Launch,
         session: Session,
         host: ModuleHost,
         sink: Box<dyn FrameSink>,
     ) -> Result<Node, NodeError> {
+        let sha256 = module_sha256(launch)?;
+        Node::start_loaded(launch, session, LoadedModule { host, sha256 }, sink)
+    }
+
+    /// Starts the pipeline on an open session with the module
+    /// [`load_module`] loaded (what [`Node::start`] does after loading).
+    pub fn start_loaded(
+        launch: &Launch,
+        session: Session,
+        module: LoadedModule,
+        sink: Box<dyn FrameSink>,
+    ) -> Result<Node, NodeError> {
+        let LoadedModule { host, sha256 } = module;
         let mut config = PipelineConfig::from_launch(launch);
-        config.module.sha256 = module_sha256(launch)?;
+        config.module.sha256 = sha256;
         config.warmup_frames = launch.module.swap.warmup_frames as usize;
         let mut pipeline = Pipeline::start(&session, config, host, sink)?;
         let port = pipeline
@@ -138,7 +152,6 @@ impl Node {
 /// SHA-256 (hex) of the launch file's module file, as the miss log names
 /// it (for a `.cwasm`, of the artifact).
 pub fn module_sha256(launch: &Launch) -> Result<String, NodeError> {
-    use sha2::{Digest, Sha256};
     let bytes = launch
         .module
         .source
@@ -190,32 +203,54 @@ pub fn limits(launch: &Launch) -> Limits {
 /// hand); a `.wasm` goes through the compile cache when there is a cache
 /// directory, else it is compiled in memory.
 pub fn load_host(launch: &Launch) -> Result<ModuleHost, NodeError> {
-    load_host_with(launch, limits(launch))
+    load_module(launch).map(|m| m.host)
 }
 
 /// [`load_host`] for offline replay: steps are preempted only once they
 /// run away ([`crate::replay::RUNAWAY_LIMIT`]), so that how busy the
 /// machine is cannot change the outputs; late steps are logged instead.
 pub fn load_host_for_replay(launch: &Launch) -> Result<ModuleHost, NodeError> {
+    load_module_for_replay(launch).map(|m| m.host)
+}
+
+/// A loaded, initialised module and the SHA-256 (hex) of the very bytes
+/// it was made from, which names it in the logs.
+pub struct LoadedModule {
+    /// The host, initialised.
+    pub host: ModuleHost,
+    /// SHA-256 (hex) of the `.wasm` compiled, or of the `.cwasm` loaded
+    /// (of its source, when the artifact was refused and the source
+    /// compiled instead).
+    pub sha256: String,
+}
+
+/// [`load_host`], with the module's name.
+pub fn load_module(launch: &Launch) -> Result<LoadedModule, NodeError> {
+    load_host_with(launch, limits(launch))
+}
+
+/// [`load_host_for_replay`], with the module's name.
+pub fn load_module_for_replay(launch: &Launch) -> Result<LoadedModule, NodeError> {
     let mut limits = limits(launch);
     limits.step_deadline = limits.step_deadline.max(crate::replay::RUNAWAY_LIMIT);
     load_host_with(launch, limits)
 }
 
-fn load_host_with(launch: &Launch, limits: Limits) -> Result<ModuleHost, NodeError> {
+fn load_host_with(launch: &Launch, limits: Limits) -> Result<LoadedModule, NodeError> {
     let path = launch.module.source.path();
     let host_error = |source| NodeError::Host {
         path: path.clone(),
         source,
     };
     let engine = crate::host::engine().map_err(host_error)?;
-    let mut host = if launch.module.source.is_precompiled() {
+    let (mut host, sha256) = if launch.module.source.is_precompiled() {
         let loaded =
             artifact::load(&engine, &path, None).map_err(|source| NodeError::Artifact {
                 path: path.clone(),
                 source,
             })?;
-        ModuleHost::from_module(&engine, &loaded.module, limits).map_err(host_error)?
+        let host = ModuleHost::from_module(&engine, &loaded.module, limits).map_err(host_error)?;
+        (host, loaded.sha256)
     } else {
         let wasm = launch
             .module
@@ -225,14 +260,15 @@ fn load_host_with(launch: &Launch, limits: Limits) -> Result<ModuleHost, NodeErr
                 path: path.clone(),
                 source,
             })?;
-        from_wasm(&engine, &launch.module.source, &wasm, limits).map_err(host_error)?
+        let host = from_wasm(&engine, &launch.module.source, &wasm, limits).map_err(host_error)?;
+        (host, format!("{:x}", Sha256::digest(&wasm)))
     };
     let config = module_config_bytes(launch)?;
     host.init(&config).map_err(|source| NodeError::Init {
         path: path.clone(),
         source,
     })?;
-    Ok(host)
+    Ok(LoadedModule { host, sha256 })
 }
 
 pub(crate) fn from_wasm(

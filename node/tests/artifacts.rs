@@ -58,6 +58,12 @@ fn edit_manifest(cwasm: &Path, edit: impl FnOnce(&mut Manifest)) {
 fn a_compiled_artifact_loads_and_runs() {
     let (_dir, cwasm) = compiled_minimal(true);
     assert_eq!(runs(&cwasm), LoadOrigin::Artifact);
+    // Named by the artifact's bytes, as verified.
+    let loaded = load(&shared().0, &cwasm, None).unwrap();
+    assert_eq!(
+        loaded.sha256,
+        artifact::sha256_hex(&std::fs::read(&cwasm).unwrap())
+    );
     let manifest = Manifest::read_beside(&cwasm).unwrap();
     assert_eq!(manifest.wasmtime_version, WASMTIME_VERSION);
     assert_eq!(manifest.abi_version, 1);
@@ -91,6 +97,9 @@ fn truncated_artifact_is_refused_then_recompiled_from_source() {
         LoadOrigin::Recompiled { reason, .. } => assert_eq!(reason, err),
         other => panic!("{other:?}"),
     }
+    // Named by the source that runs, not by the refused artifact.
+    let loaded = load(&shared().0, &cwasm, None).unwrap();
+    assert_eq!(loaded.sha256, artifact::sha256_hex(&wat("minimal")));
     assert_reference_still_works();
 }
 

@@ -502,7 +502,7 @@ fn a_thousand_swaps_in_a_row_leave_memory_flat() {
 #[test]
 fn a_precompiled_module_swaps_from_its_file_but_never_over_the_network() {
     use fusion_node::host::CompileTarget;
-    use fusion_node::host::artifact;
+    use fusion_node::host::artifact::{self, manifest_path};
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let v2 = common::rebuilt(fusion_node::modules::REFERENCE_WASM_BYTES, "cwasm");
@@ -511,10 +511,64 @@ fn a_precompiled_module_swaps_from_its_file_but_never_over_the_network() {
         .unwrap()
         .write(&cwasm)
         .unwrap();
+    // A stale artifact beside its source, and another module's artifact.
+    let stale = tempfile::tempdir().unwrap();
+    let stale_cwasm = stale.path().join("v2.cwasm");
+    std::fs::copy(&cwasm, &stale_cwasm).unwrap();
+    std::fs::copy(manifest_path(&cwasm), manifest_path(&stale_cwasm)).unwrap();
+    std::fs::write(stale.path().join("v2.wasm"), common::rebuilt(&v2, "edited")).unwrap();
+    let other = dir.path().join("v3.cwasm");
+    artifact::compile(&common::wat("minimal"), &CompileTarget::host(), None)
+        .unwrap()
+        .write(&other)
+        .unwrap();
     let rig = start(default_launch());
     let path = cwasm.display().to_string();
+    let (stale_path, other_path) = (
+        stale_cwasm.display().to_string(),
+        other.display().to_string(),
+    );
     let (_, outcome) = stream_with_swap(&rig, 40, 10, move |swapper, _| {
         let bytes = std::fs::read(&path).unwrap();
+        // What runs must be what was hashed (and would be signed): not
+        // the source compiled instead of a refused artifact...
+        let stale = swapper
+            .swap(
+                std::fs::read(&stale_path).unwrap(),
+                None,
+                Trigger::FileChanged,
+                stale_path,
+                SWAP_TIMEOUT,
+            )
+            .expect("an outcome");
+        assert_eq!(stale.outcome, Outcome::Refused, "{stale:#?}");
+        assert!(
+            stale
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains("does not compile its source"),
+            "{stale:#?}"
+        );
+        // ...nor a file other than the bytes hashed.
+        let changed = swapper
+            .swap(
+                bytes.clone(),
+                None,
+                Trigger::FileChanged,
+                other_path,
+                SWAP_TIMEOUT,
+            )
+            .expect("an outcome");
+        assert_eq!(changed.outcome, Outcome::Refused, "{changed:#?}");
+        assert!(
+            changed
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains("changed while it was loaded"),
+            "{changed:#?}"
+        );
         let deployed = swapper
             .swap(
                 bytes.clone(),

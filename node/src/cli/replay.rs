@@ -140,11 +140,19 @@ fn offline(args: &ReplayArgs, mut launch: Launch, drive: &Drive) -> Result<(), C
         launch.logs.hlog = Some(dir.join("latency.hlog"));
         launch.logs.summary = Some(dir.join("summary.txt"));
     }
-    let module_hash = if args.native_reference {
-        "native:fusion-reference".to_owned()
+    // Loaded first: the logs name the module by the bytes it was made from.
+    let module = if args.native_reference {
+        None
     } else {
-        crate::node::module_sha256(&launch).map_err(|e| CliError::usage(e.to_string()))?
+        Some(
+            crate::node::load_module_for_replay(&launch)
+                .map_err(|e| CliError::usage(e.to_string()))?,
+        )
     };
+    let module_hash = module.as_ref().map_or_else(
+        || "native:fusion-reference".to_owned(),
+        |m| m.sha256.clone(),
+    );
     let mode = RunMode::Replay {
         drive: args.drive.display().to_string(),
         start_ns: i64::try_from(drive.filter.start_ns.unwrap_or(drive.info.start_ns))
@@ -165,15 +173,24 @@ fn offline(args: &ReplayArgs, mut launch: Launch, drive: &Drive) -> Result<(), C
         }
         None => None,
     };
-    if args.native_reference {
-        let runner = NativeRunner::<ReferenceModule>::new(&launch).map_err(CliError::failure)?;
-        replay_offline(
-            args, output, &launch, drive, runner, sink, frames_log, &exec,
-        )
-    } else {
-        let host = crate::node::load_host_for_replay(&launch)
-            .map_err(|e| CliError::usage(e.to_string()))?;
-        replay_offline(args, output, &launch, drive, host, sink, frames_log, &exec)
+    match module {
+        None => {
+            let runner =
+                NativeRunner::<ReferenceModule>::new(&launch).map_err(CliError::failure)?;
+            replay_offline(
+                args, output, &launch, drive, runner, sink, frames_log, &exec,
+            )
+        }
+        Some(module) => replay_offline(
+            args,
+            output,
+            &launch,
+            drive,
+            module.host,
+            sink,
+            frames_log,
+            &exec,
+        ),
     }
 }
 

@@ -11,7 +11,7 @@ use super::CliError;
 use crate::diagnostics::DiagnosticsPublisher;
 use crate::launch::{Launch, format_duration, parse_duration};
 use crate::monitor::{MonitorHandle, MonitorSink, RunMode};
-use crate::node::{Node, load_host, module_sha256};
+use crate::node::{Node, load_module};
 use crate::pipeline::Summary;
 use crate::swap::admin::Admin;
 use crate::swap::watch::Triggers;
@@ -81,13 +81,12 @@ impl Running {
         let sighup = Arc::new(AtomicBool::new(false));
         signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&sighup))
             .map_err(|e| failure(&format!("cannot handle SIGHUP: {e}")))?;
-        let host = load_host(launch).map_err(|e| failure(&e))?;
-        let sha256 = module_sha256(launch).map_err(|e| failure(&e))?;
-        let sink =
-            MonitorSink::from_launch(launch, &sha256, &RunMode::Live).map_err(|e| failure(&e))?;
+        let module = load_module(launch).map_err(|e| failure(&e))?;
+        let sink = MonitorSink::from_launch(launch, &module.sha256, &RunMode::Live)
+            .map_err(|e| failure(&e))?;
         let monitor = sink.handle();
         let node =
-            Node::start_with(launch, session, host, Box::new(sink)).map_err(|e| failure(&e))?;
+            Node::start_loaded(launch, session, module, Box::new(sink)).map_err(|e| failure(&e))?;
         let diagnostics =
             DiagnosticsPublisher::declare(node.session(), launch).map_err(|e| failure(&e))?;
         let sensor_names = launch.sensors.iter().map(|s| s.name.clone()).collect();

@@ -612,6 +612,16 @@ impl Worker {
             let path = std::path::Path::new(&request.detail);
             let loaded =
                 crate::host::artifact::load(engine, path, None).map_err(|e| refused(&e))?;
+            // What runs must be what was hashed (and signed): never the
+            // source compiled instead, nor a file changed since.
+            if let crate::host::artifact::LoadOrigin::Recompiled { reason, .. } = &loaded.origin {
+                return Err(format!(
+                    "refused: the artifact was refused ({reason}); a swap does not compile its source instead: deploy the .wasm"
+                ));
+            }
+            if loaded.sha256 != sha256_hex(&request.bytes) {
+                return Err("refused: the module file changed while it was loaded".into());
+            }
             return ModuleHost::from_module(engine, &loaded.module, limits)
                 .map_err(|e| refused(&e));
         }

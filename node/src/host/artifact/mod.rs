@@ -120,6 +120,10 @@ pub struct Loaded {
     pub module: Module,
     /// Where it came from.
     pub origin: LoadOrigin,
+    /// The SHA-256 (hex) of the bytes it was made from: the artifact as
+    /// verified, or the source compiled instead. The module's name in the
+    /// logs: hashing the file again could name another file.
+    pub sha256: String,
 }
 
 /// The source of `cwasm`: `source` if given, else `module.wasm` beside
@@ -163,6 +167,8 @@ pub fn load(
                     return Ok(Loaded {
                         module,
                         origin: LoadOrigin::Artifact,
+                        // Verified equal to the SHA-256 of the bytes read.
+                        sha256: verified.manifest.artifact_sha256,
                     });
                 }
                 Err(e) => e,
@@ -185,6 +191,7 @@ pub fn load(
         .map_err(|e| super::HostError::Compile(format!("{e:#}")))?;
     Ok(Loaded {
         module,
+        sha256: sha256_hex(&wasm),
         origin: LoadOrigin::Recompiled {
             reason: refused,
             source,
