@@ -10,7 +10,8 @@ use zenoh::key_expr::KeyExpr;
 
 /// The first JSON answer to a query on `key` within `timeout`, with
 /// `payload` and `attachment` sent along; `Ok(None)` when nobody answered.
-/// An error reply is returned as `Err` with its text.
+/// An error reply is returned as `Err` with its text, prefixed `the node
+/// answered: `.
 pub fn query_json(
     session: &Session,
     key: KeyExpr<'static>,
@@ -38,8 +39,12 @@ pub fn query_json(
                 .map_err(|e| format!("the node's answer is not JSON: {e}"))
         }
         Err(e) => {
+            // Said as the node's words, not this tool's.
             let text = e.payload().try_to_string().map(|s| s.into_owned());
-            Err(text.unwrap_or_else(|_| "an error reply".into()))
+            Err(format!(
+                "the node answered: {}",
+                text.unwrap_or_else(|_| "an error reply that is not text".into())
+            ))
         }
     }
 }
