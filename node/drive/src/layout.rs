@@ -126,6 +126,19 @@ fn from_summary(buf: &[u8]) -> Result<Layout, String> {
         if !in_file || buf[offset] != op::CHUNK {
             return Err("a chunk index does not point at a chunk".to_owned());
         }
+        // The record's own length must agree: a chunk is copied whole into
+        // spliced drives, and parsing alone ignores trailing bytes.
+        let own = u64::from_le_bytes(
+            buf[offset + 1..offset + RECORD_PREFIX]
+                .try_into()
+                .unwrap_or_default(),
+        );
+        if own.checked_add(RECORD_PREFIX as u64) != Some(len as u64) {
+            return Err(format!(
+                "the chunk index at byte {offset} says {len} bytes, the chunk {}",
+                own.saturating_add(RECORD_PREFIX as u64)
+            ));
+        }
         layout.chunk_compressions.push(index.compression.clone());
         layout.blocks.push(Block {
             kind: BlockKind::Chunk { offset, len },
@@ -311,6 +324,10 @@ fn take_record(layout: &mut Layout, pos: usize, opcode: u8, body: &[u8]) -> Resu
                     log_end: t,
                 }),
             }
+        }
+        // Id 0 means "no schema": a record claiming it is corrupt.
+        Record::Schema { header, .. } if header.id == 0 => {
+            return Err("schema record with id 0".to_owned());
         }
         Record::Schema { header, data } => {
             let schema = SchemaDecl {

@@ -379,8 +379,8 @@ impl<'a> Messages<'a> {
         self
     }
 
-    /// Decompresses up to `chunks` chunks ahead of the merge on a thread of
-    /// its own, so that decompression runs beside the caller's work. The
+    /// Decompresses up to `chunks` chunks ahead of the merge (one more
+    /// waiting to be handed over) on a thread of its own, so that decompression runs beside the caller's work. The
     /// messages, their order and the issues are the same. Call it before
     /// the first message is read (later it does nothing).
     pub fn decode_ahead(mut self, chunks: usize) -> Self {
@@ -464,25 +464,39 @@ impl<'a> Messages<'a> {
             }
         };
         let mut index = Vec::new();
+        // Channels the chunk uses or declares: a copy declares them all.
+        let mut channel_ids = BTreeSet::new();
         let mut complete = true;
         for (pos, record) in chunk.records {
-            if let Record::Message { header, .. } = &record
-                && self.keep_chunks
-            {
-                index.push(IndexEntry {
-                    channel_id: header.channel_id,
-                    log_time_ns: header.log_time,
-                    offset: pos as u64,
-                });
+            if self.keep_chunks {
+                match &record {
+                    Record::Message { header, .. } => {
+                        index.push(IndexEntry {
+                            channel_id: header.channel_id,
+                            log_time_ns: header.log_time,
+                            offset: pos as u64,
+                        });
+                        channel_ids.insert(header.channel_id);
+                    }
+                    Record::Channel(channel) => {
+                        channel_ids.insert(channel.id);
+                    }
+                    _ => {}
+                }
             }
             complete &= self.take(record, Some(offset as u64));
         }
         if self.keep_chunks {
+            // The messages' own span, not the header's claim.
+            let times = index.iter().map(|e| e.log_time_ns);
             let raw = RawChunk {
                 offset: offset as u64,
-                start_ns: chunk.header.message_start_time,
-                end_ns: chunk.header.message_end_time,
-                channels: self.source_channels(&index),
+                start_ns: times
+                    .clone()
+                    .min()
+                    .unwrap_or(chunk.header.message_start_time),
+                end_ns: times.max().unwrap_or(chunk.header.message_end_time),
+                channels: self.source_channels(channel_ids),
                 compression: chunk.header.compression,
                 complete,
                 index,
@@ -494,13 +508,14 @@ impl<'a> Messages<'a> {
         }
     }
 
-    /// The declarations of the channels `index` uses.
-    fn source_channels(&self, index: &[IndexEntry]) -> Vec<SourceChannel> {
-        let ids: BTreeSet<u16> = index.iter().map(|e| e.channel_id).collect();
+    /// The declarations of channels `ids` (those declared, with their
+    /// schemas).
+    fn source_channels(&self, ids: BTreeSet<u16>) -> Vec<SourceChannel> {
         ids.into_iter()
             .filter_map(|id| {
                 let c = self.channels.get(&id)?;
-                let schema = self.schemas.get(&c.schema_id).map(|s| SourceSchema {
+                let schema = self.schemas.get(&c.schema_id);
+                let schema = schema.filter(|_| c.schema_id != 0).map(|s| SourceSchema {
                     id: c.schema_id,
                     name: s.name.clone(),
                     encoding: s.encoding.clone(),
@@ -538,6 +553,8 @@ impl<'a> Messages<'a> {
     /// a message was kept (anything else counts as kept).
     fn take(&mut self, record: Record<'_>, chunk: Option<u64>) -> bool {
         match record {
+            // Id 0 means "no schema".
+            Record::Schema { header, .. } if header.id == 0 => {}
             Record::Schema { header, data } => {
                 self.schemas.insert(
                     header.id,
@@ -694,9 +711,13 @@ fn decode_chunk(body: &[u8]) -> Result<DecodedChunk, ChunkError> {
         return Err(ChunkError::TooLarge(want));
     }
     // The header's size, plus one byte to notice a chunk that is longer;
-    // reserved once, so decompression never re-allocates.
+    // reserved once, so decompression never re-allocates. A claim the
+    // allocator cannot meet is corruption, not a reason to abort.
     let limit = want + 1;
-    let mut plain = Vec::with_capacity(limit as usize);
+    let mut plain = Vec::new();
+    plain
+        .try_reserve_exact(limit as usize)
+        .map_err(|_| ChunkError::TooLarge(want))?;
     let read = match header.compression.as_str() {
         "" => (&data[..]).take(limit).read_to_end(&mut plain).map(drop),
         // Writes into the reserved capacity, and fails past it.

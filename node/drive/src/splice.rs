@@ -239,6 +239,7 @@ impl<W: Write> SpliceWriter<W> {
         })?;
         let existing = self.channels.iter().find(|(_, c)| {
             c.topic == topic
+                && c.message_encoding == MESSAGE_ENCODING
                 && self.schemas.get(&c.schema_id).is_some_and(|s| {
                     TypeInfo::find(&s.name).is_some_and(|t| t.name == type_info.name)
                 })
@@ -330,39 +331,8 @@ impl<W: Write> SpliceWriter<W> {
         if !chunk.complete {
             return Ok(Err(CopyRefused::Incomplete));
         }
-        // Check every declaration before writing any.
-        for c in &chunk.channels {
-            if let Some(s) = &c.schema
-                && self
-                    .schemas
-                    .get(&s.id)
-                    .is_some_and(|have| *have != source_schema(s))
-            {
-                return Ok(Err(CopyRefused::IdConflict {
-                    what: "schema",
-                    id: s.id,
-                }));
-            }
-            if self
-                .channels
-                .get(&c.id)
-                .is_some_and(|have| *have != source_channel(c))
-            {
-                return Ok(Err(CopyRefused::IdConflict {
-                    what: "channel",
-                    id: c.id,
-                }));
-            }
-        }
-        for c in &chunk.channels {
-            if let Some(s) = &c.schema
-                && !self.schemas.contains_key(&s.id)
-            {
-                self.declare_schema(s.id, source_schema(s))?;
-            }
-            if !self.channels.contains_key(&c.id) {
-                self.declare_channel(c.id, source_channel(c))?;
-            }
+        if let Err(refused) = self.declare_sources(&chunk.channels)? {
+            return Ok(Err(refused));
         }
         let mut index: BTreeMap<u16, Vec<(u64, u64)>> = BTreeMap::new();
         for e in &chunk.index {
@@ -387,6 +357,64 @@ impl<W: Write> SpliceWriter<W> {
         });
         self.count(&index);
         self.copied += 1;
+        Ok(Ok(()))
+    }
+
+    /// A handle for writing messages of a source channel whose chunk is
+    /// not copied, declared with its source ids (so that its copied and
+    /// written messages share one channel). `Err` when the ids are taken
+    /// by other declarations (use [`SpliceWriter::add_topic`] then).
+    pub fn add_source_channel(
+        &mut self,
+        channel: &SourceChannel,
+    ) -> Result<Result<Topic, CopyRefused>, DriveError> {
+        if let Err(refused) = self.declare_sources(std::slice::from_ref(channel))? {
+            return Ok(Err(refused));
+        }
+        self.topics.push(channel.id);
+        Ok(Ok(Topic(self.topics.len() as u16 - 1)))
+    }
+
+    /// Declares source channels and their schemas with their ids, unless
+    /// one of the ids is taken by another declaration (then none is).
+    fn declare_sources(
+        &mut self,
+        channels: &[SourceChannel],
+    ) -> Result<Result<(), CopyRefused>, DriveError> {
+        // Check every declaration before writing any.
+        for c in channels {
+            if let Some(s) = &c.schema
+                && self
+                    .schemas
+                    .get(&s.id)
+                    .is_some_and(|have| *have != source_schema(s))
+            {
+                return Ok(Err(CopyRefused::IdConflict {
+                    what: "schema",
+                    id: s.id,
+                }));
+            }
+            if self
+                .channels
+                .get(&c.id)
+                .is_some_and(|have| *have != source_channel(c))
+            {
+                return Ok(Err(CopyRefused::IdConflict {
+                    what: "channel",
+                    id: c.id,
+                }));
+            }
+        }
+        for c in channels {
+            if let Some(s) = &c.schema
+                && !self.schemas.contains_key(&s.id)
+            {
+                self.declare_schema(s.id, source_schema(s))?;
+            }
+            if !self.channels.contains_key(&c.id) {
+                self.declare_channel(c.id, source_channel(c))?;
+            }
+        }
         Ok(Ok(()))
     }
 
@@ -518,20 +546,20 @@ impl<W: Write> SpliceWriter<W> {
                 .sum::<u64>()
     }
 
+    /// A free id (for a schema or a channel: each has its own id space,
+    /// but one count keeps them apart), counted down from `u16::MAX`.
     fn new_id(&mut self) -> Result<u16, DriveError> {
-        while self.schemas.contains_key(&self.next_new_id)
-            || self.channels.contains_key(&self.next_new_id)
-        {
-            self.next_new_id -= 1;
+        let mut id = self.next_new_id;
+        while id > 0 && (self.schemas.contains_key(&id) || self.channels.contains_key(&id)) {
+            id -= 1;
         }
-        let id = self.next_new_id;
         if id == 0 {
             return Err(DriveError::Mcap {
                 path: self.path.clone(),
                 source: mcap::McapError::TooManyChannels,
             });
         }
-        self.next_new_id -= 1;
+        self.next_new_id = id - 1;
         Ok(id)
     }
 

@@ -45,6 +45,45 @@ fn check_with_the_mcap_crate(path: &Path, expected: &[Key]) {
 
     let summary = mcap::Summary::read(&bytes).unwrap().unwrap();
     let stats = summary.stats.as_ref().unwrap();
+    // One channel per topic, and the summary declares every channel and
+    // schema the file does (in chunks too).
+    let mut topics: Vec<&str> = summary
+        .channels
+        .values()
+        .map(|c| c.topic.as_str())
+        .collect();
+    topics.sort();
+    let before = topics.len();
+    topics.dedup();
+    assert_eq!(topics.len(), before, "a topic on two channels: {topics:?}");
+    let (mut channels, mut schemas) = (
+        std::collections::BTreeSet::new(),
+        std::collections::BTreeSet::new(),
+    );
+    for record in mcap::read::LinearReader::new(&bytes).unwrap() {
+        match record.unwrap() {
+            mcap::records::Record::Chunk { header, data } => {
+                for r in mcap::read::ChunkReader::new(header, &data).unwrap() {
+                    match r.unwrap() {
+                        mcap::records::Record::Channel(c) => channels.insert(c.id),
+                        mcap::records::Record::Schema { header, .. } => schemas.insert(header.id),
+                        _ => false,
+                    };
+                }
+            }
+            mcap::records::Record::Channel(c) => {
+                channels.insert(c.id);
+            }
+            mcap::records::Record::Schema { header, .. } => {
+                schemas.insert(header.id);
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(channels, summary.channels.keys().copied().collect());
+    assert_eq!(schemas, summary.schemas.keys().copied().collect());
+    assert_eq!(stats.channel_count as usize, channels.len());
+    assert_eq!(stats.schema_count as usize, schemas.len());
     assert_eq!(stats.message_count, expected.len() as u64);
     assert_eq!(stats.chunk_count as usize, summary.chunk_indexes.len());
     let times = expected.iter().map(|k| k.2);
@@ -199,4 +238,35 @@ fn a_chunk_whose_channel_id_is_taken_is_refused_and_the_drive_stays_sound() {
     assert_eq!(summary.messages, chunk.index.len() as u64);
     let read = read_back(&out);
     assert_eq!(read.len(), chunk.index.len());
+}
+
+#[test]
+fn a_copied_chunk_that_declares_a_channel_without_messages_declares_it_in_the_summary() {
+    // The mcap crate's writer declares a channel in the open chunk when it
+    // is added: /b is declared in the first chunk, its messages come later.
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source.mcap");
+    let mut writer = fusion_drive::DriveWriter::create(&source, WriterConfig::default()).unwrap();
+    let a = writer
+        .add_topic("/a", "diagnostic_msgs/msg/DiagnosticArray")
+        .unwrap();
+    let b = writer
+        .add_topic("/b", "diagnostic_msgs/msg/DiagnosticArray")
+        .unwrap();
+    let message = fusion_msgs::diagnostic_msgs::DiagnosticArray::default();
+    for t in 0..5 {
+        writer.write_message(a, t, t, &message).unwrap();
+    }
+    writer.flush().unwrap();
+    for t in 5..10 {
+        writer.write_message(b, t, t, &message).unwrap();
+    }
+    writer.finish().unwrap();
+    let out = dir.path().join("spliced.mcap");
+    let filter = ReadFilter::default().with_topics(["/a"]);
+    let (expected, _, summary) = splice(&source, filter, &out, WriterConfig::default());
+    assert_eq!(summary.chunks_copied, 1);
+    assert!(expected.iter().all(|k| k.0 == "/a" || k.0 == NEW_TOPIC));
+    assert_eq!(read_back(&out), expected);
+    check_with_the_mcap_crate(&out, &expected);
 }

