@@ -314,3 +314,37 @@ fn files_that_are_not_mcap_are_refused_with_a_reason() {
     let err = DriveReader::open("/nonexistent/drive.mcap").err().unwrap();
     assert!(err.to_string().contains("/nonexistent/drive.mcap"), "{err}");
 }
+
+#[test]
+fn a_chunk_index_whose_length_disagrees_with_its_chunk_is_not_trusted() {
+    let (bytes, written) = small_drive(Compression::Zstd);
+    let footer = mcap::read::footer(&bytes).unwrap();
+    let mut damaged = bytes.clone();
+    // The first chunk index in the summary claims 5 bytes more.
+    let mut pos = footer.summary_start as usize;
+    loop {
+        let len = u64::from_le_bytes(damaged[pos + 1..pos + 9].try_into().unwrap()) as usize;
+        if damaged[pos] == mcap::records::op::CHUNK_INDEX {
+            let at = pos + 9 + 24; // start, end, chunk_start_offset
+            let claimed = u64::from_le_bytes(damaged[at..at + 8].try_into().unwrap()) + 5;
+            damaged[at..at + 8].copy_from_slice(&claimed.to_le_bytes());
+            break;
+        }
+        pos += 9 + len;
+    }
+    // With its CRC unset (0), the summary is otherwise taken as it is.
+    let crc_at = damaged.len() - mcap::MAGIC.len() - 4;
+    damaged[crc_at..crc_at + 4].copy_from_slice(&[0; 4]);
+    let (read, issues) = read_all(&damaged).unwrap();
+    assert!(issues.scanned, "{issues:?}");
+    assert!(issues.to_string().contains("scanned"), "{issues}");
+    assert_eq!(read.len(), written.len());
+    // A chunk handed out for copying is exactly its record.
+    let reader = DriveReader::from_bytes(damaged, "d.mcap").unwrap();
+    let mut messages = reader.messages(ReadFilter::default()).keep_chunks();
+    messages.next().unwrap();
+    let chunk = messages.take_chunks().next().unwrap();
+    let record = &bytes[chunk.offset as usize..][..chunk.len_bytes() as usize];
+    let own = u64::from_le_bytes(record[1..9].try_into().unwrap());
+    assert_eq!(chunk.len_bytes(), 9 + own);
+}
