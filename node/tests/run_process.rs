@@ -47,8 +47,34 @@ fn loopback_launch(dir: &Path, port: u16) -> PathBuf {
     path
 }
 
+/// A child process that is killed (and reaped) when dropped, so that a
+/// test failing half-way leaves no node or recorder running. After a
+/// clean exit the test has reaped it, and `Child::kill` then signals
+/// nothing.
+struct Reaped(Child);
+
+impl std::ops::Deref for Reaped {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Reaped {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Starts `fusion-node run` and a thread that forwards its stderr lines.
-fn spawn_node(launch: &Path, extra: &[&str]) -> (Child, Receiver<String>) {
+fn spawn_node(launch: &Path, extra: &[&str]) -> (Reaped, Receiver<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_fusion-node"))
         .arg("run")
         .arg("--launch")
@@ -72,7 +98,7 @@ fn spawn_node(launch: &Path, extra: &[&str]) -> (Child, Receiver<String>) {
             let _ = tx.send(line);
         }
     });
-    (child, rx)
+    (Reaped(child), rx)
 }
 
 /// Waits for a line containing `needle`; returns the lines seen.
@@ -113,7 +139,7 @@ fn start_node(
     launch_path: &Path,
     port: u16,
     extra: &[&str],
-) -> (Child, Receiver<String>, Launch, zenoh::Session) {
+) -> (Reaped, Receiver<String>, Launch, zenoh::Session) {
     let (child, lines) = spawn_node(launch_path, extra);
     wait_for_line(&lines, "running", STARTUP);
     let launch = Launch::load(launch_path).unwrap();
@@ -618,17 +644,19 @@ fn record_keeps_what_it_received_even_when_killed() {
     let launch_path = loopback_launch(dir.path(), port);
     let launch = Launch::load(&launch_path).unwrap();
     let record = |out: &Path, extra: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_fusion-node"))
-            .args(["record", "--launch"])
-            .arg(&launch_path)
-            .arg("-o")
-            .arg(out)
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
+        Reaped(
+            Command::new(env!("CARGO_BIN_EXE_fusion-node"))
+                .args(["record", "--launch"])
+                .arg(&launch_path)
+                .arg("-o")
+                .arg(out)
+                .args(extra)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        )
     };
     let info = |path: &Path| {
         let out = Command::new(env!("CARGO_BIN_EXE_fusion-node"))
@@ -680,21 +708,6 @@ fn record_keeps_what_it_received_even_when_killed() {
     assert!(warnings.contains("truncated"), "{warnings}");
 }
 
-/// Kills the process when a test fails half-way, so it leaves no node
-/// running (only then: after a clean exit the pid may be another's).
-struct KillOnDrop(u32);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if std::thread::panicking()
-            && let Ok(pid) = i32::try_from(self.0)
-        {
-            // SAFETY: kill(2) with a pid this test started, and SIGKILL.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        }
-    }
-}
-
 /// `fusion-node module status --json` of the node on `port`.
 fn module_status(port: u16) -> serde_json::Value {
     let out = Command::new(env!("CARGO_BIN_EXE_fusion-node"))
@@ -726,7 +739,6 @@ fn a_running_node_swaps_on_deploy_on_a_file_change_and_on_sighup() {
         + "\n[module.swap]\nwatch = true\npoll_interval = \"100ms\"\nrollback_misses = 20\n";
     std::fs::write(&launch_path, &text).unwrap();
     let (mut child, lines, launch, peer) = start_node(&launch_path, port, &[]);
-    let _kill = KillOnDrop(child.id());
     let stop = std::sync::Arc::new(AtomicBool::new(false));
     let feeder = {
         let (peer, launch, stop) = (peer.clone(), launch.clone(), std::sync::Arc::clone(&stop));

@@ -175,6 +175,12 @@ pub mod wasm {
     #[cfg(not(target_feature = "atomics"))]
     unsafe impl<M: FusionModule> Sync for ModuleCell<M> {}
 
+    impl<M: FusionModule> Default for ModuleCell<M> {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
     impl<M: FusionModule> ModuleCell<M> {
         /// An empty cell; the runtime is created on first use.
         pub const fn new() -> Self {
