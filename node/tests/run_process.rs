@@ -552,7 +552,7 @@ fn demo_runs_the_node_on_the_simulator_and_leaves_its_logs() {
 
 /// `replay` (live) publishes a drive's messages with the recorded spacing
 /// divided by `--rate`, only the topics asked for, restamped to now with
-/// `--restamp`.
+/// `--restamp`, and with `--wait-for-subscribers` loses none of them.
 #[test]
 fn live_replay_publishes_the_chosen_topics_at_the_chosen_rate() {
     let dir = tempfile::tempdir().unwrap();
@@ -599,6 +599,7 @@ fn live_replay_publishes_the_chosen_topics_at_the_chosen_rate() {
             "/sensors/lidar_top/points,/sensors/radar_front/scan",
         ])
         .args(["--connect", &live::endpoint(port)])
+        .args(["--wait-for-subscribers", "10s"])
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -618,10 +619,12 @@ fn live_replay_publishes_the_chosen_topics_at_the_chosen_rate() {
         .iter()
         .filter(|(k, ..)| k.contains("radar_front/"))
         .count();
-    // Publishing starts when zenoh has matched the subscriber, so the very
-    // first messages may be lost; nothing else is published.
-    assert!((35..=40).contains(&lidar), "{lidar} LiDAR scans of 40");
-    assert!((70..=80).contains(&radar), "{radar} radar scans of 80");
+    // Publishing starts once zenoh has matched the subscriber
+    // (--wait-for-subscribers): nothing is lost, nothing else published.
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("every sensor topic has a subscriber"), "{stderr}");
+    assert_eq!(lidar, 40, "LiDAR scans");
+    assert_eq!(radar, 80, "radar scans");
     assert_eq!(received.len(), lidar + radar, "only the chosen topics");
     // 4 s of drive at twice the speed.
     assert!(took >= Duration::from_millis(1800), "took {took:?}");

@@ -74,6 +74,12 @@ pub struct ReplayArgs {
     /// (the log times keep their spacing).
     #[arg(long)]
     restamp: bool,
+    /// Live: before publishing, wait up to this long (e.g. `10s`) until
+    /// every sensor topic of the launch file has a subscriber, so that a
+    /// node started just before or after the replay misses nothing; then
+    /// publish anyway, with a warning.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    wait_for_subscribers: Option<Duration>,
     /// Skip this much of the drive's start, e.g. `5s`.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     start: Option<Duration>,
@@ -576,6 +582,27 @@ fn live(args: &ReplayArgs, launch: &Launch, drive: &Drive) -> Result<(), CliErro
         }
     });
     let playback = Playback::declare(&session, &drive.info, &drive.filter)?;
+    if let Some(limit) = args.wait_for_subscribers {
+        let sensors = || launch.sensors.iter().map(|s| s.topic.as_str());
+        let began = Instant::now();
+        while !playback.matched(sensors())
+            && began.elapsed() < limit
+            && !stop.load(Ordering::Relaxed)
+        {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if playback.matched(sensors()) {
+            eprintln!(
+                "replay: every sensor topic has a subscriber (after {:.1} s)",
+                began.elapsed().as_secs_f64()
+            );
+        } else {
+            let missing: Vec<&str> = sensors()
+                .filter(|t| !playback.matched(std::iter::once(*t)))
+                .collect();
+            tracing::warn!(topics = %missing.join(", "), "no subscriber after --wait-for-subscribers; publishing anyway");
+        }
+    }
     let mut published = 0u64;
     let mut passes = 0u64;
     while !stop.load(Ordering::Relaxed) {
