@@ -178,6 +178,7 @@ fn swapper_config(launch: &Launch) -> Result<SwapperConfig, NodeError> {
         signatures: SignaturePolicy {
             required: swap.require_signed,
             trusted: swap.trusted_keys.clone(),
+            min_version: swap.min_version,
         },
     })
 }

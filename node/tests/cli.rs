@@ -303,6 +303,8 @@ fn module_keygen_then_sign_makes_a_signature_the_node_accepts() {
         wasm.to_str().unwrap(),
         "--key",
         key.to_str().unwrap(),
+        "--release-version",
+        "3",
     ]);
     assert_eq!(
         out.status.code(),
@@ -320,7 +322,12 @@ fn module_keygen_then_sign_makes_a_signature_the_node_accepts() {
     let sig_path = signing::signature_path(&wasm);
     assert!(stdout.contains(&sig_path.display().to_string()), "{stdout}");
     let sig = std::fs::read(&sig_path).unwrap();
-    assert_eq!(sig.len(), 129, "128 hex characters and a newline");
+    let text = String::from_utf8(sig.clone()).unwrap();
+    assert!(
+        text.starts_with("fusion-module-signature 1\nsha256 "),
+        "{text}"
+    );
+    assert!(text.contains("\nversion 3\ned25519 "), "{text}");
 
     // The second trusted key is the one that signed.
     let other: PublicKey = "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c"
@@ -328,7 +335,10 @@ fn module_keygen_then_sign_makes_a_signature_the_node_accepts() {
         .unwrap();
     assert_eq!(
         signing::verify(&[other, printed], &digest, Some(&sig)),
-        Ok(1)
+        Ok(signing::Signed {
+            key: 1,
+            version: Some(3)
+        })
     );
     assert_eq!(
         signing::verify(&[other], &digest, Some(&sig)),
@@ -336,6 +346,25 @@ fn module_keygen_then_sign_makes_a_signature_the_node_accepts() {
     );
     let changed = signing::module_sha256(&[module.as_slice(), b"\0"].concat());
     assert!(signing::verify(&[printed], &changed, Some(&sig)).is_err());
+
+    // Without a release version: an unversioned signature, said so.
+    let unversioned = dir.path().join("unversioned.sig");
+    let out = fusion_node(&[
+        "module",
+        "sign",
+        wasm.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+        "-o",
+        unversioned.to_str().unwrap(),
+    ]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("counts as release 0"));
+    let sig = std::fs::read(&unversioned).unwrap();
+    assert_eq!(sig.len(), 129, "128 hex characters and a newline");
+    assert_eq!(
+        signing::verify(&[printed], &digest, Some(&sig)).map(|s| s.version),
+        Ok(None)
+    );
 }
 
 #[test]

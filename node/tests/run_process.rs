@@ -622,7 +622,10 @@ fn live_replay_publishes_the_chosen_topics_at_the_chosen_rate() {
     // Publishing starts once zenoh has matched the subscriber
     // (--wait-for-subscribers): nothing is lost, nothing else published.
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("every sensor topic has a subscriber"), "{stderr}");
+    assert!(
+        stderr.contains("every sensor topic has a subscriber"),
+        "{stderr}"
+    );
     assert_eq!(lidar, 40, "LiDAR scans");
     assert_eq!(radar, 80, "radar scans");
     assert_eq!(received.len(), lidar + radar, "only the chosen topics");

@@ -367,28 +367,42 @@ fn signed_deploys_take_only_modules_signed_by_a_trusted_key() {
     )
     .to_bytes()
     .to_vec();
-    let (_, outcome) = stream_with_swap(&rig, 50, 5, move |swapper, _| {
-        let attempt = |signature: Option<Vec<u8>>| {
+    // Releases: v3 as 5, v4 as 4 (older), v5 as 5 again.
+    let release = |note: &str, version: u64| {
+        let module = common::rebuilt(fusion_node::modules::REFERENCE_WASM_BYTES, note);
+        let digest = fusion_node::swap::signing::module_sha256(&module);
+        let file = fusion_node::swap::signing::sign_release(&trusted, &digest, version);
+        (module, file.into_bytes())
+    };
+    let (v3, v4, v5) = (release("v3", 5), release("v4", 4), release("v5", 5));
+    let (_, outcome) = stream_with_swap(&rig, 160, 5, move |swapper, _| {
+        let attempt = |module: &[u8], signature: Option<Vec<u8>>| {
             swapper
                 .swap(
-                    v2.clone(),
+                    module.to_vec(),
                     signature,
                     Trigger::Api,
-                    "v2".into(),
+                    "v".into(),
                     SWAP_TIMEOUT,
                 )
                 .expect("an outcome")
         };
         let results = [
-            attempt(None),
-            attempt(Some(bad)),
-            attempt(Some(tampered)),
-            attempt(Some(b"short".to_vec())),
-            attempt(Some(good)),
+            attempt(&v2, None),
+            attempt(&v2, Some(bad)),
+            attempt(&v2, Some(tampered)),
+            attempt(&v2, Some(b"short".to_vec())),
+            attempt(&v2, Some(good.clone())),
+            attempt(&v3.0, Some(v3.1)),
+            // An older release, or the unversioned one, validly signed,
+            // replayed: refused.
+            attempt(&v4.0, Some(v4.1)),
+            attempt(&v2, Some(good)),
+            attempt(&v5.0, Some(v5.1)),
         ];
         SwapOutcome {
             reason: Some(serde_json::to_string(&results).unwrap()),
-            ..results[4].clone()
+            ..results[8].clone()
         }
     });
     let Rig { node, .. } = rig;
@@ -400,6 +414,8 @@ fn signed_deploys_take_only_modules_signed_by_a_trusted_key() {
         (1, "trusted"),
         (2, "trusted"),
         (3, "malformed"),
+        (6, "release version 4 is below 5"),
+        (7, "release version 0 is below 5"),
     ] {
         assert_eq!(results[i]["outcome"], "refused", "{:#}", results[i]);
         assert!(
@@ -408,7 +424,10 @@ fn signed_deploys_take_only_modules_signed_by_a_trusted_key() {
             results[i]
         );
     }
-    assert_eq!(results[4]["outcome"], "swapped", "{:#}", results[4]);
+    for (i, version) in [(4, 0), (5, 5), (8, 5)] {
+        assert_eq!(results[i]["outcome"], "swapped", "{:#}", results[i]);
+        assert_eq!(results[i]["signed_version"], version, "{:#}", results[i]);
+    }
 }
 
 /// Resident memory of this process, bytes.

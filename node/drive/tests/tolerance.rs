@@ -31,7 +31,7 @@ fn read_all(
     // Decoding chunks ahead on a thread reads the same, damage and all
     // (checked on a quarter of the inputs, picked by length, which keeps
     // these tests' thousands of reads quick).
-    if bytes.len() % 4 == 0 {
+    if bytes.len().is_multiple_of(4) {
         let mut ahead = reader.messages(ReadFilter::default()).decode_ahead(2);
         let read_ahead: Vec<_> = ahead.by_ref().collect();
         assert_eq!(read_ahead, read, "decode_ahead read other messages");

@@ -21,10 +21,11 @@ pub enum ModuleCommand {
     /// Example: fusion-node module keygen -o deploy.key
     Keygen(KeygenArgs),
     /// Sign a module for a launch file with `require_signed`: an ed25519
-    /// signature over the module's SHA-256, written to MODULE.sig (where
-    /// the node looks for it).
+    /// signature over the module's SHA-256 and its release version,
+    /// written to MODULE.sig (where the node looks for it). A node refuses
+    /// a release older than the one it runs or its `min_version`.
     ///
-    /// Example: fusion-node module sign fusion.wasm --key deploy.key
+    /// Example: fusion-node module sign fusion.wasm --key deploy.key --release-version 7
     Sign(SignArgs),
     /// A running node's module: current and previous, since when, swaps,
     /// rollbacks, refusals and the last request's outcome, over zenoh.
@@ -72,6 +73,11 @@ pub struct SignArgs {
     /// Where to write the signature [default: MODULE.sig].
     #[arg(short, long, value_name = "SIG")]
     output: Option<PathBuf>,
+    /// The release version the signature binds the module to (a number
+    /// that grows with each release). Without it the signature is
+    /// unversioned and counts as release 0.
+    #[arg(long, value_name = "N")]
+    release_version: Option<u64>,
 }
 
 pub fn run(cmd: ModuleCommand) -> Result<(), CliError> {
@@ -192,11 +198,14 @@ fn sign(args: SignArgs) -> Result<(), CliError> {
         CliError::usage(format!("cannot read module {}: {e}", args.module.display()))
     })?;
     let digest = signing::module_sha256(&module);
-    let signature = signing::sign(&key, &digest);
+    let file = match args.release_version {
+        Some(version) => signing::sign_release(&key, &digest, version),
+        None => signing::sign(&key, &digest).to_file(),
+    };
     let output = args
         .output
         .unwrap_or_else(|| signing::signature_path(&args.module));
-    std::fs::write(&output, signature.to_file())
+    std::fs::write(&output, file)
         .map_err(|e| CliError::failure(format!("cannot write {}: {e}", output.display())))?;
     println!(
         "sha256    {}  {}",
@@ -204,5 +213,11 @@ fn sign(args: SignArgs) -> Result<(), CliError> {
         args.module.display()
     );
     println!("signature {} (key {})", output.display(), key.public_key());
+    match args.release_version {
+        Some(version) => println!("release   {version}"),
+        None => println!(
+            "release   none: counts as release 0, which a node with min_version > 0 or running a newer release refuses"
+        ),
+    }
     Ok(())
 }

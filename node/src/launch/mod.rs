@@ -261,6 +261,10 @@ pub struct SwapPolicy {
     /// The ed25519 keys whose signatures are accepted; not empty when
     /// `require_signed`.
     pub trusted_keys: Vec<PublicKey>,
+    /// The oldest release version taken (`fusion-node module sign
+    /// --version`); the version of the signed module running is a floor
+    /// too. Needs `require_signed` when above 0.
+    pub min_version: u64,
 }
 
 impl Default for SwapPolicy {
@@ -273,6 +277,7 @@ impl Default for SwapPolicy {
             rollback_misses: DEFAULT_ROLLBACK_MISSES,
             require_signed: false,
             trusted_keys: Vec::new(),
+            min_version: 0,
         }
     }
 }

@@ -133,6 +133,8 @@ pub(super) struct RawSwap {
     pub require_signed: Option<Spanned<bool>>,
     #[serde(default)]
     pub trusted_keys: Option<Spanned<Vec<Spanned<String>>>>,
+    #[serde(default)]
+    pub min_version: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

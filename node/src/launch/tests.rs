@@ -341,7 +341,8 @@ fn swap_policy_defaults_without_the_table() {
 fn a_full_swap_table_parses() {
     let text = with_swap(&format!(
         "watch = false\npoll_interval = \"250ms\"\nwarmup_frames = 64\nwatch_frames = 100\n\
-         rollback_misses = 5\nrequire_signed = true\ntrusted_keys = [\"{KEY_A}\", \"{}\"]",
+         rollback_misses = 5\nrequire_signed = true\ntrusted_keys = [\"{KEY_A}\", \"{}\"]\n\
+         min_version = 12",
         KEY_B.to_uppercase()
     ));
     let swap = parse(&text).unwrap().module.swap;
@@ -355,6 +356,7 @@ fn a_full_swap_table_parses() {
             rollback_misses: 5,
             require_signed: true,
             trusted_keys: vec![KEY_A.parse().unwrap(), KEY_B.parse().unwrap()],
+            min_version: 12,
         }
     );
     assert_eq!(swap.trusted_keys[1].to_string(), KEY_B);
@@ -447,6 +449,12 @@ fn swap_errors_point_at_the_value() {
             "\"zz\"",
             "trusted_keys[0]: not an ed25519 public key: `z` is not a hex digit",
         ),
+        (
+            "min_version = 3",
+            "3",
+            "min_version needs require_signed = true",
+        ),
+        ("min_version = -1", "-1", "invalid value: integer `-1`"),
         (
             "trusted_keys = \"ab\"",
             "\"ab\"",

@@ -7,12 +7,27 @@
 //! - a secret key file is the 32-byte seed as 64 hex characters and a
 //!   newline (`fusion-node module keygen` writes it with mode 0600);
 //! - a public key is 64 hex characters (the `.pub` file holds one line);
-//! - a signature file (`MODULE.sig`, see [`signature_path`]) is 128 hex
-//!   characters and a newline, or the raw 64 bytes.
+//! - a signature file (`MODULE.sig`, see [`signature_path`]) is a release
+//!   statement (what `fusion-node module sign --version N` writes):
 //!
-//! The signed message is the 32-byte SHA-256 of the module file's bytes,
-//! so a signature covers exactly the file that is deployed. Verification
-//! uses `verify_strict`, which refuses weak keys and malleable signatures.
+//!   ```text
+//!   fusion-module-signature 1
+//!   sha256 <the module's SHA-256, 64 hex characters>
+//!   version <the release version, a decimal u64>
+//!   ed25519 <the signature, 128 hex characters>
+//!   ```
+//!
+//!   The signature covers the first three lines (each ended by `\n`), so
+//!   it binds the module's bytes to a release version, and a node can
+//!   refuse a module older than the one it runs (a replayed, validly
+//!   signed old release: `[module.swap] min_version` and the running
+//!   version, see [`super::verify`]).
+//! - An unversioned signature (from before release statements) is 128 hex
+//!   characters and a newline, or the raw 64 bytes, over the 32-byte
+//!   SHA-256 itself; it counts as version 0.
+//!
+//! Verification uses `verify_strict`, which refuses weak keys and
+//! malleable signatures.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -43,6 +58,22 @@ pub enum SignatureError {
     Untrusted {
         /// How many keys were tried.
         keys: usize,
+    },
+    /// The release statement names another module.
+    #[error("the signature is for another module (SHA-256 {named}), not this one")]
+    OtherModule {
+        /// The SHA-256 it names.
+        named: String,
+    },
+    /// The release is older than the node accepts.
+    #[error(
+        "release version {version} is below {floor} (the running module's version or [module.swap] min_version): an old release is not taken back"
+    )]
+    Downgrade {
+        /// The module's version.
+        version: u64,
+        /// The lowest version accepted.
+        floor: u64,
     },
     /// There is no key to verify with.
     #[error(
@@ -187,36 +218,109 @@ pub fn module_sha256(module: &[u8]) -> [u8; 32] {
     Sha256::digest(module).into()
 }
 
-/// Signs a module's SHA-256 digest.
+/// Signs a module's SHA-256 digest (an unversioned signature).
 pub fn sign(key: &SecretKey, module_sha256: &[u8; 32]) -> Signature {
     Signature(key.0.sign(module_sha256).to_bytes())
 }
 
-/// Checks `signature` over `module_sha256` against the trusted keys and
-/// returns the index of the key that verified it.
-///
-/// `signature` is a signature file's bytes (hex text or raw, as
-/// [`read_signature`] takes them) or the raw 64 bytes; `None` means the
-/// module came without one.
+/// The first line of a release statement.
+const STATEMENT: &str = "fusion-module-signature 1";
+
+/// The signed part of a release statement.
+fn statement(module_sha256: &[u8; 32], version: u64) -> String {
+    format!(
+        "{STATEMENT}\nsha256 {}\nversion {version}\n",
+        hex(module_sha256)
+    )
+}
+
+/// Signs a release: the signature file's text, binding the module's
+/// SHA-256 to `version`.
+pub fn sign_release(key: &SecretKey, module_sha256: &[u8; 32], version: u64) -> String {
+    let signed = statement(module_sha256, version);
+    let signature = Signature(key.0.sign(signed.as_bytes()).to_bytes());
+    format!("{signed}ed25519 {signature}\n")
+}
+
+/// What a good signature says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Signed {
+    /// The index of the trusted key that verified it.
+    pub key: usize,
+    /// The release version (`None`: an unversioned signature).
+    pub version: Option<u64>,
+}
+
+/// A release statement's fields: (SHA-256, version, signature).
+fn parse_statement(text: &str) -> Result<([u8; 32], u64, [u8; 64]), SignatureError> {
+    let malformed = |why: &str| SignatureError::Malformed {
+        why: format!("a release statement {why}"),
+    };
+    let mut lines = text.lines();
+    let mut field = |name: &str| -> Result<&str, SignatureError> {
+        lines
+            .next()
+            .and_then(|l| l.strip_prefix(name))
+            .and_then(|l| l.strip_prefix(' '))
+            .ok_or_else(|| malformed(&format!("without its `{name}` line")))
+    };
+    field("fusion-module-signature")?
+        .eq("1")
+        .then_some(())
+        .ok_or_else(|| malformed("of an unknown format version"))?;
+    let sha256 = hex_array(field("sha256")?, "a SHA-256")
+        .map_err(|e| malformed(&format!("with a bad sha256: {}", e.why)))?;
+    let version = field("version")?
+        .parse()
+        .map_err(|_| malformed("whose version is not a decimal u64"))?;
+    let signature = hex_array(field("ed25519")?, "a signature")
+        .map_err(|e| malformed(&format!("with a bad ed25519 signature: {}", e.why)))?;
+    if lines.any(|l| !l.trim().is_empty()) {
+        return Err(malformed("with lines after the signature"));
+    }
+    Ok((sha256, version, signature))
+}
+
+/// Checks `signature` (a signature file's bytes: a release statement, or
+/// an unversioned signature as [`read_signature`] takes it) for the module
+/// whose SHA-256 is `module_sha256` against the trusted keys; `None`
+/// means the module came without one.
 pub fn verify(
     trusted: &[PublicKey],
     module_sha256: &[u8; 32],
     signature: Option<&[u8]>,
-) -> Result<usize, SignatureError> {
+) -> Result<Signed, SignatureError> {
     if trusted.is_empty() {
         return Err(SignatureError::NoTrustedKeys);
     }
-    let bytes = read_signature(signature.ok_or(SignatureError::Unsigned)?)?;
-    let signature =
-        ed25519_dalek::Signature::from_slice(&bytes).map_err(|_| SignatureError::Malformed {
-            why: format!("{} bytes, not 64", bytes.len()),
+    let bytes = signature.ok_or(SignatureError::Unsigned)?;
+    let (message, signature, version) = if bytes.starts_with(STATEMENT.as_bytes()) {
+        let text = std::str::from_utf8(bytes).map_err(|_| SignatureError::Malformed {
+            why: "a release statement that is not UTF-8 text".into(),
         })?;
-    trusted
+        let (named, version, signature) = parse_statement(text)?;
+        if named != *module_sha256 {
+            return Err(SignatureError::OtherModule { named: hex(&named) });
+        }
+        let message = statement(&named, version).into_bytes();
+        (message, signature, Some(version))
+    } else {
+        let raw = read_signature(bytes)?;
+        let signature: [u8; 64] =
+            raw.try_into()
+                .map_err(|raw: Vec<u8>| SignatureError::Malformed {
+                    why: format!("{} bytes, not 64", raw.len()),
+                })?;
+        (module_sha256.to_vec(), signature, None)
+    };
+    let signature = ed25519_dalek::Signature::from_bytes(&signature);
+    let key = trusted
         .iter()
-        .position(|key| key.0.verify_strict(module_sha256, &signature).is_ok())
+        .position(|key| key.0.verify_strict(&message, &signature).is_ok())
         .ok_or(SignatureError::Untrusted {
             keys: trusted.len(),
-        })
+        })?;
+    Ok(Signed { key, version })
 }
 
 /// A signature file's raw signature: exactly 64 bytes are taken as they
@@ -293,11 +397,18 @@ mod tests {
         let digest = module_sha256(b"\0asm module v2");
         let sig = sign(&secret, &digest);
         let trusted = [secret.public_key()];
-        assert_eq!(verify(&trusted, &digest, Some(&sig.to_bytes())), Ok(0));
+        let unversioned = Ok(Signed {
+            key: 0,
+            version: None,
+        });
+        assert_eq!(
+            verify(&trusted, &digest, Some(&sig.to_bytes())),
+            unversioned
+        );
         // The file's hex form verifies the same.
         assert_eq!(
             verify(&trusted, &digest, Some(sig.to_file().as_bytes())),
-            Ok(0)
+            unversioned
         );
         assert_eq!(
             read_signature(sig.to_file().as_bytes()).unwrap(),
@@ -363,7 +474,8 @@ mod tests {
         let digest = module_sha256(b"module");
         let sig = sign(&key(2), &digest);
         let trusted = [key(1).public_key(), key(2).public_key()];
-        assert_eq!(verify(&trusted, &digest, Some(&sig.to_bytes())), Ok(1));
+        let signed = verify(&trusted, &digest, Some(&sig.to_bytes()));
+        assert_eq!(signed.map(|s| s.key), Ok(1));
     }
 
     #[test]
@@ -382,6 +494,55 @@ mod tests {
             public
         );
         assert!(!format!("{secret:?}").contains(secret.to_key_file().trim()));
+    }
+
+    #[test]
+    fn a_release_statement_binds_the_module_to_its_version() {
+        let secret = key(1);
+        let trusted = [key(2).public_key(), secret.public_key()];
+        let digest = module_sha256(b"module v7");
+        let file = sign_release(&secret, &digest, 7);
+        assert!(
+            file.starts_with("fusion-module-signature 1\nsha256 "),
+            "{file}"
+        );
+        assert_eq!(
+            verify(&trusted, &digest, Some(file.as_bytes())),
+            Ok(Signed {
+                key: 1,
+                version: Some(7)
+            })
+        );
+        // Another version written in: the signature no longer verifies.
+        let bumped = file.replace("version 7", "version 8");
+        assert_eq!(
+            verify(&trusted, &digest, Some(bumped.as_bytes())),
+            Err(SignatureError::Untrusted { keys: 2 })
+        );
+        // For another module.
+        let other = module_sha256(b"module v6");
+        let err = verify(&trusted, &other, Some(file.as_bytes())).unwrap_err();
+        assert_eq!(
+            err,
+            SignatureError::OtherModule {
+                named: hex(&digest)
+            }
+        );
+        // A statement that lost or garbled a line is malformed, not
+        // taken for an unversioned signature.
+        let lines: Vec<&str> = file.lines().collect();
+        for bad in [
+            lines[..3].join("\n"),
+            file.replace("version 7", "version seven"),
+            file.replace("signature 1", "signature 2"),
+            format!("{file}extra\n"),
+        ] {
+            let err = verify(&trusted, &digest, Some(bad.as_bytes())).unwrap_err();
+            assert!(
+                matches!(err, SignatureError::Malformed { .. }),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -83,6 +83,9 @@ pub struct SwapOutcome {
     pub rollback_sequence: Option<u64>,
     /// For a rollback: the pause swapping back, µs.
     pub rollback_pause_us: Option<f64>,
+    /// The release version its signature names (0: an unversioned
+    /// signature; none: unsigned).
+    pub signed_version: Option<u64>,
 }
 
 impl SwapOutcome {
@@ -110,6 +113,7 @@ impl SwapOutcome {
             watched_misses: None,
             rollback_sequence: None,
             rollback_pause_us: None,
+            signed_version: None,
         }
     }
 

@@ -127,6 +127,7 @@ impl Swapper {
             running_config: Arc::clone(&running_config),
             next_id: 0,
             watching: None,
+            running_version: 0,
             port,
             status: Arc::clone(&status),
             stop: Arc::clone(&stop),
@@ -262,12 +263,16 @@ struct Worker {
     next_id: u64,
     /// A swap whose reply went out before its watch ended.
     watching: Option<Watching>,
+    /// The release version of the signed module running (0 before any):
+    /// an older release is refused.
+    running_version: u64,
 }
 
 /// A swap still watched after its reply.
 struct Watching {
     id: u64,
     config: Arc<Vec<u8>>,
+    version: Option<u64>,
 }
 
 /// A refusal: why.
@@ -326,9 +331,13 @@ impl Worker {
         lock(&self.status).current.identity()
     }
 
-    /// A swap went live for good: its configuration is the running one.
-    fn committed(&mut self, config: &Arc<Vec<u8>>) {
+    /// A swap went live for good: its configuration (and its release
+    /// version, if signed) is the running one.
+    fn committed(&mut self, config: &Arc<Vec<u8>>, version: Option<u64>) {
         *lock(&self.running_config) = Arc::clone(config);
+        if let Some(version) = version {
+            self.running_version = self.running_version.max(version);
+        }
     }
 
     /// Events that came after their swap's reply: the end of a watch the
@@ -340,7 +349,7 @@ impl Worker {
                 SwapEvent::Committed { id, previous, .. } if Some(id) == watched => {
                     drop(previous);
                     if let Some(w) = self.watching.take() {
-                        self.committed(&w.config);
+                        self.committed(&w.config, w.version);
                     }
                 }
                 SwapEvent::RolledBack {
@@ -388,6 +397,7 @@ impl Worker {
         };
         self.next_id += 1;
         let id = self.next_id;
+        let version = prepared.version;
         let candidate = Box::new(Candidate {
             host: prepared.host,
             module: identity.clone(),
@@ -405,7 +415,8 @@ impl Worker {
         outcome.prepare_ms = Some(prepare_time.as_secs_f64() * 1e3);
         outcome.warmup_frames = Some(warmup.frames);
         outcome.warmup_max_step_us = Some(warmup.max_step.as_secs_f64() * 1e6);
-        self.await_watch(id, &mut outcome, &identity, &request.config);
+        outcome.signed_version = version;
+        self.await_watch(id, &mut outcome, &identity, &request.config, version);
         outcome
     }
 
@@ -449,6 +460,7 @@ impl Worker {
         outcome: &mut SwapOutcome,
         identity: &ModuleIdentity,
         config: &Arc<Vec<u8>>,
+        version: Option<u64>,
     ) {
         let deadline = Instant::now() + WATCH_REPLY_TIMEOUT;
         let mut installed = false;
@@ -473,6 +485,7 @@ impl Worker {
                     self.watching = Some(Watching {
                         id,
                         config: Arc::clone(config),
+                        version,
                     });
                     return;
                 }
@@ -524,7 +537,7 @@ impl Worker {
                     previous,
                 } if event_id == id => {
                     drop(previous);
-                    self.committed(config);
+                    self.committed(config, version);
                     outcome.outcome = Outcome::Swapped;
                     outcome.watched_frames = Some(frames);
                     outcome.watched_misses = Some(misses);
@@ -558,10 +571,11 @@ impl Worker {
         request: &SwapRequest,
         digest: &[u8; 32],
     ) -> Result<(Prepared, Warmup), Refusal> {
-        check_signature(
+        let version = check_signature(
             &self.config.signatures,
             digest,
             request.signature.as_deref(),
+            self.running_version,
         )
         .map_err(|e| e.to_string())?;
         let mut host = self.load(request)?;
@@ -583,6 +597,7 @@ impl Worker {
                 host,
                 carry_schema: schema,
                 synced,
+                version,
             },
             warmup,
         ))
@@ -701,6 +716,8 @@ struct Prepared {
     carry_schema: Option<i64>,
     /// See [`Candidate::synced`].
     synced: Option<Option<u64>>,
+    /// The release version of a signed module.
+    version: Option<u64>,
 }
 
 /// What the warm-up measured.

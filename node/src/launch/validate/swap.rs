@@ -77,6 +77,17 @@ impl Validator<'_> {
                 "require_signed = true needs at least one key in trusted_keys (`fusion-node module keygen` makes one)",
             ));
         }
+        let min_version = match &raw.min_version {
+            // Unsigned modules carry no version: a floor needs signatures.
+            Some(v) if *v.get_ref() > 0 && !require_signed => {
+                return Err(self.err(
+                    v.span(),
+                    "min_version needs require_signed = true: an unsigned module has no release version to check",
+                ));
+            }
+            Some(v) => *v.get_ref(),
+            None => 0,
+        };
         Ok(SwapPolicy {
             watch,
             poll_interval,
@@ -85,6 +96,7 @@ impl Validator<'_> {
             rollback_misses,
             require_signed,
             trusted_keys,
+            min_version,
         })
     }
 
