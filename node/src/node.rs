@@ -12,7 +12,7 @@ use crate::host::cache::{CacheOutcome, CompileCache};
 use crate::host::{HostEngine, HostError, Limits, ModuleHost};
 use crate::launch::{Launch, ModuleSource};
 use crate::pipeline::{FrameSink, Pipeline, PipelineConfig, PipelineError, Summary};
-use crate::swap::{SignaturePolicy, SwapHandle, Swapper, SwapperConfig};
+use crate::swap::{SwapHandle, SwapRules, Swapper, SwapperConfig};
 use crate::transport::{self, TransportError};
 
 /// Why a node could not start or stop cleanly.
@@ -169,17 +169,10 @@ fn swapper_config(launch: &Launch) -> Result<SwapperConfig, NodeError> {
         path: launch.module.source.path(),
         source,
     })?;
-    let swap = &launch.module.swap;
     Ok(SwapperConfig {
         engine,
         limits: limits(launch),
-        watch_frames: swap.watch_frames,
-        rollback_misses: swap.rollback_misses,
-        signatures: SignaturePolicy {
-            required: swap.require_signed,
-            trusted: swap.trusted_keys.clone(),
-            min_version: swap.min_version,
-        },
+        rules: SwapRules::of(&launch.module.swap),
     })
 }
 

@@ -852,6 +852,64 @@ fn a_running_node_swaps_on_deploy_on_a_file_change_and_on_sighup() {
         "{s:#}"
     );
 
+    // 5. SIGHUP applies [module.swap]: signed releases from 2 up are now
+    // required, so an unsigned module file is refused; signed, it swaps.
+    let key = fusion_node::swap::signing::SecretKey::generate().unwrap();
+    let key_file = dir.path().join("deploy.key");
+    std::fs::write(&key_file, key.to_key_file()).unwrap();
+    std::fs::write(
+        &launch_path,
+        text.replace("gate_chi2 = 13.8", "gate_chi2 = 14.0")
+            + &format!(
+                "require_signed = true\ntrusted_keys = [\"{}\"]\nmin_version = 2\n",
+                key.public_key()
+            ),
+    )
+    .unwrap();
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGHUP) }, 0);
+    let settled = |what: &dyn Fn(&serde_json::Value) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let s = status(port);
+            if what(&s) {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "{s:#}");
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    };
+    settled(&|s| s["last"]["trigger"] == "reload" && s["last"]["outcome"] == "unchanged");
+    std::fs::write(
+        &staged,
+        common::rebuilt(fusion_node::modules::REFERENCE_WASM_BYTES, "v4"),
+    )
+    .unwrap();
+    std::fs::rename(&staged, &module).unwrap();
+    let s = settled(&|s| s["refused"].as_u64() == Some(2));
+    assert_eq!(s["last"]["trigger"], "file_changed", "{s:#}");
+    assert!(
+        s["last"]["reason"].as_str().unwrap().contains("require"),
+        "{s:#}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_fusion-node"))
+        .args(["module", "sign", module.to_str().unwrap()])
+        .args([
+            "--key",
+            key_file.to_str().unwrap(),
+            "--release-version",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = swapped(4, "file_changed");
+    assert_eq!(s["last"]["signed_version"], 2, "{s:#}");
+
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     feeder.join().unwrap();
     // SAFETY: as above.
@@ -867,7 +925,7 @@ fn a_running_node_swaps_on_deploy_on_a_file_change_and_on_sighup() {
     let count = |reason: &str| records.iter().filter(|l| l["reason"] == reason).count();
     assert_eq!(
         (count("swap"), count("swap_refused")),
-        (3, 1),
+        (4, 2),
         "{records:#?}"
     );
     let report = report_json(dir.path(), &["--fail-on", "frames<1"]);

@@ -20,5 +20,5 @@ pub mod verify;
 pub mod watch;
 
 pub use status::{ModuleStatus, Outcome, SwapOutcome, Trigger};
-pub use swapper::{SwapHandle, SwapRequest, Swapper, SwapperConfig, sha256_hex};
+pub use swapper::{SwapHandle, SwapRequest, SwapRules, Swapper, SwapperConfig, sha256_hex};
 pub use verify::{SignaturePolicy, check_signature};

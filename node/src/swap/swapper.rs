@@ -79,12 +79,35 @@ pub struct SwapperConfig {
     pub engine: HostEngine,
     /// Limits of new modules (the launch file's).
     pub limits: Limits,
+    /// The rules a swap is held to (SIGHUP may change them).
+    pub rules: SwapRules,
+}
+
+/// The rules a swap is held to, from `[module.swap]`; each request takes
+/// the rules of the moment it starts ([`SwapHandle::set_rules`]).
+#[derive(Debug, Clone, Default)]
+pub struct SwapRules {
     /// Frames watched after a swap.
     pub watch_frames: u32,
     /// Deadline misses in the watched frames that roll a swap back.
     pub rollback_misses: u32,
-    /// Who may sign modules.
+    /// Who may sign modules, and the oldest release taken.
     pub signatures: SignaturePolicy,
+}
+
+impl SwapRules {
+    /// The rules of a launch file's `[module.swap]`.
+    pub fn of(policy: &crate::launch::SwapPolicy) -> Self {
+        SwapRules {
+            watch_frames: policy.watch_frames,
+            rollback_misses: policy.rollback_misses,
+            signatures: SignaturePolicy {
+                required: policy.require_signed,
+                trusted: policy.trusted_keys.clone(),
+                min_version: policy.min_version,
+            },
+        }
+    }
 }
 
 /// The swapper thread. Dropping it (or [`Swapper::stop`]) stops taking
@@ -102,6 +125,8 @@ pub struct Swapper {
 pub struct SwapHandle {
     requests: Sender<SwapRequest>,
     status: Arc<Mutex<ModuleStatus>>,
+    /// The worker's rules.
+    rules: Arc<Mutex<SwapRules>>,
     /// The running module's configuration, which requests get unless they
     /// bring their own (the worker's `running_config`).
     config: Arc<Mutex<Arc<Vec<u8>>>>,
@@ -122,8 +147,10 @@ impl Swapper {
         )));
         let stop = Arc::new(AtomicBool::new(false));
         let running_config = Arc::new(Mutex::new(Arc::new(module_config)));
+        let rules = Arc::new(Mutex::new(config.rules.clone()));
         let worker = Worker {
             config,
+            rules: Arc::clone(&rules),
             running_config: Arc::clone(&running_config),
             next_id: 0,
             watching: None,
@@ -139,6 +166,7 @@ impl Swapper {
             handle: Some(SwapHandle {
                 requests,
                 status,
+                rules,
                 config: running_config,
             }),
             stop,
@@ -175,6 +203,11 @@ impl Drop for Swapper {
 }
 
 impl SwapHandle {
+    /// Holds the requests that start from now on to `rules`.
+    pub fn set_rules(&self, rules: SwapRules) {
+        *lock(&self.rules) = rules;
+    }
+
     /// Queues a request for `bytes`, with the running module's
     /// configuration; the outcome goes to `reply`. A full queue refuses it
     /// at once (returns false).
@@ -250,6 +283,8 @@ impl SwapHandle {
 
 struct Worker {
     config: SwapperConfig,
+    /// The rules now (shared with the handle; `config.rules` is the first).
+    rules: Arc<Mutex<SwapRules>>,
     /// The configuration the running module was initialised with, which
     /// requests get unless they bring their own (shared with the handle).
     /// It changes only once a swap went live: a refused reload changes
@@ -372,6 +407,8 @@ impl Worker {
     }
 
     fn handle(&mut self, request: &SwapRequest) -> SwapOutcome {
+        // One set of rules for the whole request.
+        let rules = lock(&self.rules).clone();
         let digest: [u8; 32] = Sha256::digest(&request.bytes).into();
         let sha256 = crate::host::hex(&digest);
         let current = self.current();
@@ -386,7 +423,7 @@ impl Worker {
             detail: request.detail.clone(),
         };
         let started = Instant::now();
-        let prepared = self.prepare(request, &digest);
+        let prepared = self.prepare(request, &digest, &rules);
         let prepare_time = started.elapsed();
         let (prepared, warmup) = match prepared {
             Ok(ready) => ready,
@@ -405,8 +442,8 @@ impl Worker {
             id,
             synced: prepared.synced,
             attempts: 0,
-            watch_frames: self.config.watch_frames,
-            rollback_misses: self.config.rollback_misses,
+            watch_frames: rules.watch_frames,
+            rollback_misses: rules.rollback_misses,
         });
         let mut outcome = SwapOutcome::new(request, sha256, &current.sha256);
         if !self.install(candidate, &mut outcome) {
@@ -570,9 +607,10 @@ impl Worker {
         &mut self,
         request: &SwapRequest,
         digest: &[u8; 32],
+        rules: &SwapRules,
     ) -> Result<(Prepared, Warmup), Refusal> {
         let version = check_signature(
-            &self.config.signatures,
+            &rules.signatures,
             digest,
             request.signature.as_deref(),
             self.running_version,

@@ -8,10 +8,13 @@
 //! once the file has stayed the same for one more poll. A `MODULE.sig`
 //! next to the module is sent along as its signature.
 //!
-//! On SIGHUP the launch file is parsed again. A changed module (file,
-//! contents or parameters) is swapped in with the new configuration; other
-//! changes need a restart and are only reported. A launch file that no
-//! longer parses is reported and changes nothing.
+//! On SIGHUP the launch file is parsed again. `[module.swap]` applies at
+//! once (watching, signature rules, the oldest release taken, the watch
+//! after a swap), before a changed module (file, contents or parameters)
+//! is swapped in with the new configuration. Other changes (sensors,
+//! outputs, limits, `warmup_frames`) need a restart and are only
+//! reported. A launch file that no longer parses is reported and changes
+//! nothing.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,7 +24,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::signing::signature_path;
 use super::status::Trigger;
-use super::swapper::SwapHandle;
+use super::swapper::{SwapHandle, SwapRules};
 use crate::launch::{Launch, ModuleSource};
 
 /// How often the thread looks for SIGHUP when the file is not watched.
@@ -157,7 +160,8 @@ impl State {
 
     /// SIGHUP: the launch file again. Only `[module]` is applied; the
     /// module's configuration is built from the running sensors and
-    /// outputs, with the new module parameters.
+    /// outputs, with the new module parameters. `[module.swap]` applies
+    /// first, so the module reloaded is held to the new rules.
     fn reload(&mut self) {
         let file = self.launch.file.clone();
         let new = match Launch::load(&file) {
@@ -170,13 +174,29 @@ impl State {
         let mut merged = self.launch.clone();
         merged.module.source = new.module.source.clone();
         merged.module.parameters = new.module.parameters.clone();
+        // The executor keeps `warmup_frames` recent frames from its start.
+        merged.module.swap = crate::launch::SwapPolicy {
+            warmup_frames: self.launch.module.swap.warmup_frames,
+            ..new.module.swap.clone()
+        };
         let mut rest = new.clone();
         rest.module = merged.module.clone();
         if rest != merged {
             tracing::warn!(
-                "SIGHUP: {} changed outside the module's path and parameters (sensors, outputs, \
-                 limits or [module.swap]); those need a restart and were not applied",
+                "SIGHUP: {} changed outside the module and [module.swap] (sensors, outputs, \
+                 limits or warmup_frames); those need a restart and were not applied",
                 file.display()
+            );
+        }
+        if merged.module.swap != self.launch.module.swap {
+            let swap = &merged.module.swap;
+            self.swapper.set_rules(SwapRules::of(swap));
+            tracing::info!(
+                watch = swap.watch,
+                require_signed = swap.require_signed,
+                trusted_keys = swap.trusted_keys.len(),
+                min_version = swap.min_version,
+                "SIGHUP: [module.swap] applied"
             );
         }
         let config = match crate::node::module_config_bytes(&merged) {
