@@ -907,8 +907,12 @@ fn a_running_node_swaps_on_deploy_on_a_file_change_and_on_sighup() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let s = swapped(4, "file_changed");
+    // (`swapped` would take the refusal above, still the last outcome
+    // until this swap's watch is over.)
+    let s = settled(&|s| s["last"]["outcome"] == "swapped" && s["swaps"].as_u64() == Some(4));
+    assert_eq!(s["last"]["trigger"], "file_changed", "{s:#}");
     assert_eq!(s["last"]["signed_version"], 2, "{s:#}");
+    assert_eq!(s["last"]["module_sha256"], s["current"]["sha256"], "{s:#}");
 
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     feeder.join().unwrap();
