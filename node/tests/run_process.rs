@@ -914,6 +914,46 @@ fn a_running_node_swaps_on_deploy_on_a_file_change_and_on_sighup() {
     assert_eq!(s["last"]["signed_version"], 2, "{s:#}");
     assert_eq!(s["last"]["module_sha256"], s["current"]["sha256"], "{s:#}");
 
+    // 6. `deploy` sends a release statement as it is (its version too).
+    let v5 = dir.path().join("v5.wasm");
+    std::fs::write(
+        &v5,
+        common::rebuilt(fusion_node::modules::REFERENCE_WASM_BYTES, "v5"),
+    )
+    .unwrap();
+    let sign = Command::new(env!("CARGO_BIN_EXE_fusion-node"))
+        .args(["module", "sign", v5.to_str().unwrap()])
+        .args([
+            "--key",
+            key_file.to_str().unwrap(),
+            "--release-version",
+            "3",
+        ])
+        .output()
+        .unwrap();
+    assert!(sign.status.success());
+    let out = Command::new(env!("CARGO_BIN_EXE_fusion-node"))
+        .args([
+            "deploy",
+            v5.to_str().unwrap(),
+            "--node",
+            "fusion_node",
+            "--json",
+        ])
+        .args(["--connect", &endpoint(port)])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let deployed: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(deployed["signed_version"], 3, "{deployed:#}");
+
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     feeder.join().unwrap();
     // SAFETY: as above.
@@ -929,7 +969,7 @@ fn a_running_node_swaps_on_deploy_on_a_file_change_and_on_sighup() {
     let count = |reason: &str| records.iter().filter(|l| l["reason"] == reason).count();
     assert_eq!(
         (count("swap"), count("swap_refused")),
-        (4, 2),
+        (5, 2),
         "{records:#?}"
     );
     let report = report_json(dir.path(), &["--fail-on", "frames<1"]);

@@ -530,12 +530,17 @@ fn a_precompiled_module_swaps_from_its_file_but_never_over_the_network() {
         .unwrap()
         .write(&cwasm)
         .unwrap();
-    // A stale artifact beside its source, and another module's artifact.
+    // A damaged artifact beside its (good) source, and another module's
+    // artifact.
     let stale = tempfile::tempdir().unwrap();
     let stale_cwasm = stale.path().join("v2.cwasm");
-    std::fs::copy(&cwasm, &stale_cwasm).unwrap();
+    let bytes = std::fs::read(&cwasm).unwrap();
+    std::fs::write(&stale_cwasm, &bytes[..bytes.len() / 2]).unwrap();
     std::fs::copy(manifest_path(&cwasm), manifest_path(&stale_cwasm)).unwrap();
-    std::fs::write(stale.path().join("v2.wasm"), common::rebuilt(&v2, "edited")).unwrap();
+    std::fs::write(stale.path().join("v2.wasm"), &v2).unwrap();
+    // The good artifact's source beside it has changed since: the artifact
+    // is still what runs (a swap never compiles the source instead).
+    std::fs::write(dir.path().join("v2.wasm"), common::rebuilt(&v2, "edited")).unwrap();
     let other = dir.path().join("v3.cwasm");
     artifact::compile(&common::wat("minimal"), &CompileTarget::host(), None)
         .unwrap()
@@ -566,7 +571,7 @@ fn a_precompiled_module_swaps_from_its_file_but_never_over_the_network() {
                 .reason
                 .as_deref()
                 .unwrap()
-                .contains("does not compile its source"),
+                .contains("the artifact was refused"),
             "{stale:#?}"
         );
         // ...nor a file other than the bytes hashed.

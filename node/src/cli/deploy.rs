@@ -12,7 +12,7 @@ use clap::Args;
 use super::CliError;
 use crate::launch::parse_duration;
 use crate::swap::admin::admin_key;
-use crate::swap::signing::{read_signature, signature_path};
+use crate::swap::signing::{parse_signature, signature_path};
 
 #[derive(Debug, Args)]
 pub struct DeployArgs {
@@ -49,10 +49,11 @@ pub fn run(args: DeployArgs) -> Result<(), CliError> {
         Some(path) => Some(read(path)?),
         None => std::fs::read(signature_path(&args.module)).ok(),
     };
-    let signature = signature
-        .map(|bytes| read_signature(&bytes))
-        .transpose()
-        .map_err(|e| CliError::usage(e.to_string()))?;
+    // Checked here for a clear error, sent as it is: the node reads both
+    // forms (a release statement keeps its version).
+    if let Some(bytes) = &signature {
+        parse_signature(bytes).map_err(|e| CliError::usage(e.to_string()))?;
+    }
     let key = admin_key(&args.node, "deploy").map_err(|e| CliError::usage(e.to_string()))?;
     let outcome = super::ask_node(
         &args.node,

@@ -591,7 +591,9 @@ fn live(args: &ReplayArgs, launch: &Launch, drive: &Drive) -> Result<(), CliErro
         {
             std::thread::sleep(Duration::from_millis(10));
         }
-        if playback.matched(sensors()) {
+        if stop.load(Ordering::Relaxed) {
+            // Stopped while waiting: nothing to say of subscribers.
+        } else if playback.matched(sensors()) {
             eprintln!(
                 "replay: every sensor topic has a subscriber (after {:.1} s)",
                 began.elapsed().as_secs_f64()

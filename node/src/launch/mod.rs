@@ -262,7 +262,7 @@ pub struct SwapPolicy {
     /// `require_signed`.
     pub trusted_keys: Vec<PublicKey>,
     /// The oldest release version taken (`fusion-node module sign
-    /// --version`); the version of the signed module running is a floor
+    /// --release-version`); the version of the signed module running is a floor
     /// too. Needs `require_signed` when above 0.
     pub min_version: u64,
 }

@@ -8,7 +8,8 @@
 //!   newline (`fusion-node module keygen` writes it with mode 0600);
 //! - a public key is 64 hex characters (the `.pub` file holds one line);
 //! - a signature file (`MODULE.sig`, see [`signature_path`]) is a release
-//!   statement (what `fusion-node module sign --version N` writes):
+//!   statement (what `fusion-node module sign --release-version N`
+//!   writes):
 //!
 //!   ```text
 //!   fusion-module-signature 1
@@ -281,10 +282,44 @@ fn parse_statement(text: &str) -> Result<([u8; 32], u64, [u8; 64]), SignatureErr
     Ok((sha256, version, signature))
 }
 
-/// Checks `signature` (a signature file's bytes: a release statement, or
-/// an unversioned signature as [`read_signature`] takes it) for the module
-/// whose SHA-256 is `module_sha256` against the trusted keys; `None`
-/// means the module came without one.
+/// What a signature file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignatureFile {
+    /// For a release statement: the SHA-256 and version it names.
+    pub release: Option<([u8; 32], u64)>,
+    /// The ed25519 signature.
+    pub signature: [u8; 64],
+}
+
+/// Parses a signature file's bytes: a release statement (leading
+/// whitespace or a byte-order mark ignored), or an unversioned signature
+/// as [`read_signature`] takes it.
+pub fn parse_signature(bytes: &[u8]) -> Result<SignatureFile, SignatureError> {
+    let text = std::str::from_utf8(bytes)
+        .ok()
+        .map(|t| t.trim_start_matches('\u{feff}').trim_start());
+    if let Some(text) = text.filter(|t| t.starts_with(STATEMENT)) {
+        let (sha256, version, signature) = parse_statement(text)?;
+        return Ok(SignatureFile {
+            release: Some((sha256, version)),
+            signature,
+        });
+    }
+    let raw = read_signature(bytes)?;
+    let signature = raw
+        .try_into()
+        .map_err(|raw: Vec<u8>| SignatureError::Malformed {
+            why: format!("{} bytes, not 64", raw.len()),
+        })?;
+    Ok(SignatureFile {
+        release: None,
+        signature,
+    })
+}
+
+/// Checks `signature` (a signature file's bytes, see [`parse_signature`])
+/// for the module whose SHA-256 is `module_sha256` against the trusted
+/// keys; `None` means the module came without one.
 pub fn verify(
     trusted: &[PublicKey],
     module_sha256: &[u8; 32],
@@ -293,34 +328,29 @@ pub fn verify(
     if trusted.is_empty() {
         return Err(SignatureError::NoTrustedKeys);
     }
-    let bytes = signature.ok_or(SignatureError::Unsigned)?;
-    let (message, signature, version) = if bytes.starts_with(STATEMENT.as_bytes()) {
-        let text = std::str::from_utf8(bytes).map_err(|_| SignatureError::Malformed {
-            why: "a release statement that is not UTF-8 text".into(),
-        })?;
-        let (named, version, signature) = parse_statement(text)?;
-        if named != *module_sha256 {
-            return Err(SignatureError::OtherModule { named: hex(&named) });
+    let file = parse_signature(signature.ok_or(SignatureError::Unsigned)?)?;
+    let message = match file.release {
+        Some((named, version)) => {
+            if named != *module_sha256 {
+                return Err(SignatureError::OtherModule { named: hex(&named) });
+            }
+            // Rebuilt from the fields: the message is canonical whatever
+            // the file's spacing.
+            statement(&named, version).into_bytes()
         }
-        let message = statement(&named, version).into_bytes();
-        (message, signature, Some(version))
-    } else {
-        let raw = read_signature(bytes)?;
-        let signature: [u8; 64] =
-            raw.try_into()
-                .map_err(|raw: Vec<u8>| SignatureError::Malformed {
-                    why: format!("{} bytes, not 64", raw.len()),
-                })?;
-        (module_sha256.to_vec(), signature, None)
+        None => module_sha256.to_vec(),
     };
-    let signature = ed25519_dalek::Signature::from_bytes(&signature);
+    let signature = ed25519_dalek::Signature::from_bytes(&file.signature);
     let key = trusted
         .iter()
         .position(|key| key.0.verify_strict(&message, &signature).is_ok())
         .ok_or(SignatureError::Untrusted {
             keys: trusted.len(),
         })?;
-    Ok(Signed { key, version })
+    Ok(Signed {
+        key,
+        version: file.release.map(|(_, version)| version),
+    })
 }
 
 /// A signature file's raw signature: exactly 64 bytes are taken as they
@@ -528,6 +558,11 @@ mod tests {
                 named: hex(&digest)
             }
         );
+        // Leading whitespace or a byte-order mark is still a statement.
+        for padded in [format!("\n{file}"), format!("\u{feff}{file}")] {
+            let signed = verify(&trusted, &digest, Some(padded.as_bytes()));
+            assert_eq!(signed.map(|s| s.version), Ok(Some(7)));
+        }
         // A statement that lost or garbled a line is malformed, not
         // taken for an unversioned signature.
         let lines: Vec<&str> = file.lines().collect();

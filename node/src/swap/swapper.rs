@@ -399,10 +399,31 @@ impl Worker {
                         last.reason = Some(why);
                     }
                 }
+                // The reply went out before it went live, and it never will:
+                // the old module runs on, and the next request may start.
+                SwapEvent::Behind { id, candidate, .. } if Some(id) == watched => {
+                    drop(candidate);
+                    self.not_installed(
+                        "it fell behind the running module after the reply went out",
+                    );
+                }
+                SwapEvent::Aborted { id, why, host } if Some(id) == watched => {
+                    drop(host);
+                    self.not_installed(&why);
+                }
                 // Anything else belongs to a swap already answered: only its
                 // host, if it carries one, is dropped here.
                 other => drop(other),
             }
+        }
+    }
+
+    /// The watched swap did not go live after all.
+    fn not_installed(&mut self, why: &str) {
+        self.watching = None;
+        if let Some(last) = &mut lock(&self.status).last {
+            last.outcome = Outcome::Refused;
+            last.reason = Some(format!("not installed: {why}"));
         }
     }
 
@@ -663,20 +684,17 @@ impl Worker {
         let local = matches!(request.trigger, Trigger::FileChanged | Trigger::Reload);
         if request.bytes.starts_with(b"\x7fELF") && local {
             let path = std::path::Path::new(&request.detail);
-            let loaded =
-                crate::host::artifact::load(engine, path, None).map_err(|e| refused(&e))?;
-            // What runs must be what was hashed (and signed): never the
-            // source compiled instead, nor a file changed since.
-            if let crate::host::artifact::LoadOrigin::Recompiled { reason, .. } = &loaded.origin {
-                return Err(format!(
-                    "refused: the artifact was refused ({reason}); a swap does not compile its source instead: deploy the .wasm"
-                ));
-            }
-            if loaded.sha256 != sha256_hex(&request.bytes) {
+            // What runs must be what was hashed (and signed): the verified
+            // artifact itself, never its source compiled instead (nor
+            // checked against a `.wasm` beside it), nor a file changed since.
+            let (module, manifest) = crate::host::artifact::verify_and_deserialize(engine, path)
+                .map_err(|e| {
+                    format!("refused: the artifact was refused ({e}); deploy the .wasm")
+                })?;
+            if manifest.artifact_sha256 != sha256_hex(&request.bytes) {
                 return Err("refused: the module file changed while it was loaded".into());
             }
-            return ModuleHost::from_module(engine, &loaded.module, limits)
-                .map_err(|e| refused(&e));
+            return ModuleHost::from_module(engine, &module, limits).map_err(|e| refused(&e));
         }
         Err("not a WebAssembly module (no \\0asm magic); a precompiled .cwasm is taken only from the launch file's module path: deploy the .wasm".into())
     }

@@ -179,12 +179,13 @@ impl State {
             warmup_frames: self.launch.module.swap.warmup_frames,
             ..new.module.swap.clone()
         };
-        let mut rest = new.clone();
-        rest.module = merged.module.clone();
-        if rest != merged {
+        // `merged` is the running launch with what applies taken from the
+        // new one: anything else that differs was not applied.
+        if new != merged {
             tracing::warn!(
-                "SIGHUP: {} changed outside the module and [module.swap] (sensors, outputs, \
-                 limits or warmup_frames); those need a restart and were not applied",
+                "SIGHUP: {} changed outside the module's path and parameters and \
+                 [module.swap] (sensors, outputs, limits, memory or warmup_frames); those need \
+                 a restart and were not applied",
                 file.display()
             );
         }
@@ -198,6 +199,10 @@ impl State {
                 min_version = swap.min_version,
                 "SIGHUP: [module.swap] applied"
             );
+            // Recorded now, whatever happens to the module below: the
+            // next SIGHUP compares with the rules in force.
+            self.launch.module.swap = merged.module.swap.clone();
+            self.watch_module();
         }
         let config = match crate::node::module_config_bytes(&merged) {
             Ok(config) => config,
