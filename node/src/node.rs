@@ -100,6 +100,7 @@ impl Node {
         sink: Box<dyn FrameSink>,
     ) -> Result<Node, NodeError> {
         let LoadedModule { host, sha256 } = module;
+        let swapper_config = swapper_config(launch, &sha256)?;
         let mut config = PipelineConfig::from_launch(launch);
         config.module.sha256 = sha256;
         config.warmup_frames = launch.module.swap.warmup_frames as usize;
@@ -107,7 +108,7 @@ impl Node {
         let port = pipeline
             .take_swap_port()
             .expect("a new pipeline has its swap port");
-        let swapper = Swapper::start(swapper_config(launch)?, port, module_config_bytes(launch)?)
+        let swapper = Swapper::start(swapper_config, port, module_config_bytes(launch)?)
             .map_err(PipelineError::Spawn)?;
         Ok(Node {
             pipeline,
@@ -163,8 +164,9 @@ pub fn module_sha256(launch: &Launch) -> Result<String, NodeError> {
     Ok(format!("{:x}", Sha256::digest(&bytes)))
 }
 
-/// What the swapper needs from the launch file.
-fn swapper_config(launch: &Launch) -> Result<SwapperConfig, NodeError> {
+/// What the swapper needs from the launch file; `sha256` names the
+/// module it starts with.
+fn swapper_config(launch: &Launch, sha256: &str) -> Result<SwapperConfig, NodeError> {
     let engine = crate::host::engine().map_err(|source| NodeError::Host {
         path: launch.module.source.path(),
         source,
@@ -173,7 +175,31 @@ fn swapper_config(launch: &Launch) -> Result<SwapperConfig, NodeError> {
         engine,
         limits: limits(launch),
         rules: SwapRules::of(&launch.module.swap),
+        running_version: start_release(launch, sha256),
     })
+}
+
+/// The release version of the module the node starts with, when a
+/// trusted signature of it lies beside its file: a swap may not go below
+/// it. (The start module itself is trusted as the launch file names it.)
+fn start_release(launch: &Launch, sha256: &str) -> u64 {
+    let crate::launch::ModuleSource::File(path) = &launch.module.source else {
+        return 0;
+    };
+    let trusted = &launch.module.swap.trusted_keys;
+    let (Some(digest), Ok(signature)) = (
+        crate::swap::signing::sha256_from_hex(sha256),
+        std::fs::read(crate::swap::signing::signature_path(path)),
+    ) else {
+        return 0;
+    };
+    match crate::swap::signing::verify(trusted, &digest, Some(&signature)) {
+        Ok(signed) => signed.version.unwrap_or(0),
+        Err(e) => {
+            tracing::warn!(module = %path.display(), error = %e, "the start module's signature does not verify; its release version is not a floor");
+            0
+        }
+    }
 }
 
 /// The module configuration `fusion_init` gets, encoded.

@@ -706,6 +706,28 @@ fn record_keeps_what_it_received_even_when_killed() {
     let mut recorder = record(&killed, &[]);
     let peer = connected_session(port);
     feed(&peer, &launch, Duration::from_secs(3));
+    // Chunks close on log time (one a second), so 3 s of scans make two
+    // closed chunks; a loaded machine may take a while to write them.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let flushed = |path: &Path| {
+        // Before its first chunk the file may not even be MCAP yet.
+        let out = Command::new(env!("CARGO_BIN_EXE_fusion-node"))
+            .args(["info", "--json"])
+            .arg(path)
+            .output()
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        json["topics"].as_array().map_or(0, |topics| {
+            topics
+                .iter()
+                .filter(|t| t["topic"] == "/sensors/lidar_top/points")
+                .filter_map(|t| t["count"].as_u64())
+                .sum()
+        })
+    };
+    while flushed(&killed) < 20 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
     recorder.kill().unwrap();
     let _ = recorder.wait();
     let _ = peer.close().wait();

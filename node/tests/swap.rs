@@ -430,6 +430,63 @@ fn signed_deploys_take_only_modules_signed_by_a_trusted_key() {
     }
 }
 
+/// The release signed beside the module the node starts with is a floor
+/// from the start: an older signed release is refused, a newer one swaps.
+#[test]
+fn the_start_modules_signed_release_is_a_floor() {
+    use fusion_node::swap::signing::{module_sha256, sign_release, signature_path};
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let key = SecretKey::generate().unwrap();
+    let start_module = dir.path().join("module.wasm");
+    let reference = fusion_node::modules::REFERENCE_WASM_BYTES;
+    std::fs::write(&start_module, reference).unwrap();
+    std::fs::write(
+        signature_path(&start_module),
+        sign_release(&key, &module_sha256(reference), 5),
+    )
+    .unwrap();
+    let mut launch = default_launch();
+    launch.module.source = fusion_node::launch::ModuleSource::File(start_module);
+    launch.module.swap.require_signed = true;
+    launch.module.swap.trusted_keys = vec![key.public_key()];
+    let rig = start(launch);
+    let release = |note: &str, version: u64| {
+        let module = common::rebuilt(reference, note);
+        let signature = sign_release(&key, &module_sha256(&module), version).into_bytes();
+        (module, signature)
+    };
+    let (older, newer) = (release("v4", 4), release("v6", 6));
+    let (_, outcome) = stream_with_swap(&rig, 60, 5, move |swapper, _| {
+        let attempt = |(module, signature): (Vec<u8>, Vec<u8>)| {
+            swapper
+                .swap(
+                    module,
+                    Some(signature),
+                    Trigger::Api,
+                    "v".into(),
+                    SWAP_TIMEOUT,
+                )
+                .expect("an outcome")
+        };
+        let refused = attempt(older);
+        assert_eq!(refused.outcome, Outcome::Refused, "{refused:#?}");
+        assert!(
+            refused
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains("release version 4 is below 5"),
+            "{refused:#?}"
+        );
+        attempt(newer)
+    });
+    let Rig { node, .. } = rig;
+    node.stop().unwrap();
+    assert_eq!(outcome.outcome, Outcome::Swapped, "{outcome:#?}");
+    assert_eq!(outcome.signed_version, Some(6));
+}
+
 /// Resident memory of this process, bytes.
 fn rss_bytes() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();

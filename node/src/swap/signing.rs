@@ -371,6 +371,11 @@ pub fn read_signature(bytes: &[u8]) -> Result<Vec<u8>, SignatureError> {
     Ok(sig.to_vec())
 }
 
+/// A SHA-256 from its 64 hex characters.
+pub fn sha256_from_hex(text: &str) -> Option<[u8; 32]> {
+    hex_array(text, "a SHA-256").ok()
+}
+
 /// Where a module's signature is looked for: the module's path with
 /// `.sig` appended (`v2.wasm` -> `v2.wasm.sig`).
 pub fn signature_path(module: &Path) -> PathBuf {

@@ -81,6 +81,9 @@ pub struct SwapperConfig {
     pub limits: Limits,
     /// The rules a swap is held to (SIGHUP may change them).
     pub rules: SwapRules,
+    /// The release version of the signed module the node starts with (0
+    /// if none): a swap may not go below it.
+    pub running_version: u64,
 }
 
 /// The rules a swap is held to, from `[module.swap]`; each request takes
@@ -148,13 +151,14 @@ impl Swapper {
         let stop = Arc::new(AtomicBool::new(false));
         let running_config = Arc::new(Mutex::new(Arc::new(module_config)));
         let rules = Arc::new(Mutex::new(config.rules.clone()));
+        let running_version = config.running_version;
         let worker = Worker {
             config,
             rules: Arc::clone(&rules),
             running_config: Arc::clone(&running_config),
             next_id: 0,
             watching: None,
-            running_version: 0,
+            running_version,
             port,
             status: Arc::clone(&status),
             stop: Arc::clone(&stop),
