@@ -413,3 +413,35 @@ fn module_keygen_refuses_to_overwrite_a_key() {
 fn signing_path_exists(module: &std::path::Path) -> bool {
     fusion_node::swap::signing::signature_path(module).exists()
 }
+
+#[test]
+fn replay_refuses_live_options_offline_and_offline_options_live() {
+    let drive = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../recordings/highway-20s.mcap"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("fused.mcap");
+    let out = out.to_str().unwrap();
+    for args in [
+        &["replay", drive, "--offline", "-o", out, "--loop"][..],
+        &["replay", drive, "--offline", "-o", out, "--rate", "2"],
+        &[
+            "replay",
+            drive,
+            "--offline",
+            "-o",
+            out,
+            "--wait-for-subscribers",
+            "1s",
+        ],
+        &["replay", drive, "-o", out],
+        &["replay", drive, "--recompress"],
+    ] {
+        let result = fusion_node(args);
+        assert_eq!(result.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
+    }
+    assert!(!std::path::Path::new(out).exists());
+}

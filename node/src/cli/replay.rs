@@ -38,15 +38,20 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "FILE")]
     launch: Option<PathBuf>,
     /// Offline: the MCAP to write (fused objects, inputs and ground truth).
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FILE",
+        requires = "offline"
+    )]
     output: Option<PathBuf>,
     /// Offline: one JSON line per frame with the stamp of each sensor
     /// message that went into it.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", requires = "offline")]
     frames_log: Option<PathBuf>,
     /// Offline: write the miss log, latency interval log and summary into
     /// this directory (else where the launch file says).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", requires = "offline")]
     logs: Option<PathBuf>,
     /// Offline: chunk compression of what the replay writes into the fused
     /// drive: zstd, lz4 or none. The drive's own chunks are copied into it
@@ -58,27 +63,27 @@ pub struct ReplayArgs {
     /// Offline: write the drive's messages into new chunks with
     /// `--compression` instead of copying its chunks as they are (slower:
     /// every input is compressed again).
-    #[arg(long)]
+    #[arg(long, requires = "offline")]
     recompress: bool,
     /// Offline: run the reference module's native build instead of the
     /// launch file's module (the determinism oracle of the Wasm build).
-    #[arg(long)]
+    #[arg(long, requires = "offline")]
     native_reference: bool,
     /// Live: playback speed (2 is twice as fast).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, conflicts_with = "offline")]
     rate: f64,
     /// Live: start over at the end, until SIGINT or SIGTERM.
-    #[arg(long = "loop")]
+    #[arg(long = "loop", conflicts_with = "offline")]
     looped: bool,
     /// Live: move every header stamp so that the drive looks recorded now
     /// (the log times keep their spacing).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "offline")]
     restamp: bool,
     /// Live: before publishing, wait up to this long (e.g. `10s`) until
     /// every sensor topic of the launch file has a subscriber, so that a
     /// node started just before or after the replay misses nothing; then
     /// publish anyway, with a warning.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with = "offline")]
     wait_for_subscribers: Option<Duration>,
     /// Skip this much of the drive's start, e.g. `5s`.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
@@ -92,7 +97,7 @@ pub struct ReplayArgs {
     /// Live: connect to this zenoh endpoint (repeatable), e.g.
     /// `tcp/127.0.0.1:7447`, with multicast scouting off; else the launch
     /// file's `[zenoh]`.
-    #[arg(long, value_name = "ENDPOINT")]
+    #[arg(long, value_name = "ENDPOINT", conflicts_with = "offline")]
     connect: Vec<String>,
 }
 
