@@ -975,6 +975,8 @@ fn a_running_node_swaps_on_deploy_on_a_file_change_and_on_sighup() {
     );
     let deployed: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(deployed["signed_version"], 3, "{deployed:#}");
+    let s = settled(&|s| s["release_floor"] == 3);
+    assert_eq!(s["current"]["sha256"], deployed["module_sha256"], "{s:#}");
 
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     feeder.join().unwrap();

@@ -451,6 +451,7 @@ fn the_start_modules_signed_release_is_a_floor() {
     launch.module.swap.require_signed = true;
     launch.module.swap.trusted_keys = vec![key.public_key()];
     let rig = start(launch);
+    assert_eq!(rig.node.swapper().status().release_floor, 5);
     let release = |note: &str, version: u64| {
         let module = common::rebuilt(reference, note);
         let signature = sign_release(&key, &module_sha256(&module), version).into_bytes();

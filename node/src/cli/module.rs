@@ -114,6 +114,9 @@ fn status(args: StatusArgs) -> Result<(), CliError> {
         "swaps: {}, rolled back: {}, refused: {}",
         status["swaps"], status["rollbacks"], status["refused"]
     );
+    if let Some(floor) = status["release_floor"].as_u64().filter(|f| *f > 0) {
+        println!("release floor: {floor} (an older signed release is refused)");
+    }
     if let Some(last) = status["last"].as_object() {
         let reason = last.get("reason").and_then(|r| r.as_str()).unwrap_or("");
         println!(

@@ -186,6 +186,9 @@ pub struct ModuleStatus {
     pub refused: u64,
     /// The last request's outcome.
     pub last: Option<SwapOutcome>,
+    /// The oldest signed release a swap may bring: the highest release
+    /// running since the start (0 before any).
+    pub release_floor: u64,
 }
 
 impl ModuleStatus {
@@ -198,6 +201,7 @@ impl ModuleStatus {
             rollbacks: 0,
             refused: 0,
             last: None,
+            release_floor: 0,
         }
     }
 

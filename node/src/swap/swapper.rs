@@ -144,10 +144,10 @@ impl Swapper {
         module_config: Vec<u8>,
     ) -> std::io::Result<Swapper> {
         let (requests, queue) = crossbeam_channel::bounded(REQUEST_QUEUE_LEN);
-        let status = Arc::new(Mutex::new(ModuleStatus::new(
-            port.initial.clone(),
-            now_ns(),
-        )));
+        let status = Arc::new(Mutex::new(ModuleStatus {
+            release_floor: config.running_version,
+            ..ModuleStatus::new(port.initial.clone(), now_ns())
+        }));
         let stop = Arc::new(AtomicBool::new(false));
         let running_config = Arc::new(Mutex::new(Arc::new(module_config)));
         let rules = Arc::new(Mutex::new(config.rules.clone()));
@@ -376,6 +376,7 @@ impl Worker {
         *lock(&self.running_config) = Arc::clone(config);
         if let Some(version) = version {
             self.running_version = self.running_version.max(version);
+            lock(&self.status).release_floor = self.running_version;
         }
     }
 
