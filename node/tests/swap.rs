@@ -431,7 +431,8 @@ fn signed_deploys_take_only_modules_signed_by_a_trusted_key() {
 }
 
 /// The release signed beside the module the node starts with is a floor
-/// from the start: an older signed release is refused, a newer one swaps.
+/// from the start: an older signed release is refused, a newer one swaps
+/// and raises it, and so does the running module signed again.
 #[test]
 fn the_start_modules_signed_release_is_a_floor() {
     use fusion_node::swap::signing::{module_sha256, sign_release, signature_path};
@@ -457,7 +458,12 @@ fn the_start_modules_signed_release_is_a_floor() {
         let signature = sign_release(&key, &module_sha256(&module), version).into_bytes();
         (module, signature)
     };
-    let (older, newer) = (release("v4", 4), release("v6", 6));
+    let (older, newer, later) = (release("v4", 4), release("v6", 6), release("v7", 7));
+    // v6, signed again as release 8.
+    let resigned = (
+        newer.0.clone(),
+        sign_release(&key, &module_sha256(&newer.0), 8).into_bytes(),
+    );
     let (_, outcome) = stream_with_swap(&rig, 60, 5, move |swapper, _| {
         let attempt = |(module, signature): (Vec<u8>, Vec<u8>)| {
             swapper
@@ -470,22 +476,29 @@ fn the_start_modules_signed_release_is_a_floor() {
                 )
                 .expect("an outcome")
         };
-        let refused = attempt(older);
-        assert_eq!(refused.outcome, Outcome::Refused, "{refused:#?}");
-        assert!(
-            refused
-                .reason
-                .as_deref()
-                .unwrap()
-                .contains("release version 4 is below 5"),
-            "{refused:#?}"
-        );
-        attempt(newer)
+        let refused = |outcome: &SwapOutcome, why: &str| {
+            assert_eq!(outcome.outcome, Outcome::Refused, "{outcome:#?}");
+            assert!(
+                outcome.reason.as_deref().unwrap().contains(why),
+                "{outcome:#?}"
+            );
+        };
+        refused(&attempt(older), "release version 4 is below 5");
+        let swapped = attempt(newer);
+        assert_eq!(swapped.outcome, Outcome::Swapped, "{swapped:#?}");
+        assert_eq!(swapped.signed_version, Some(6));
+        assert_eq!(swapper.status().release_floor, 6);
+        // The module running, re-signed as a later release: unchanged, but
+        // its older releases are refused from now on.
+        let unchanged = attempt(resigned);
+        assert_eq!(swapper.status().release_floor, 8);
+        refused(&attempt(later), "release version 7 is below 8");
+        unchanged
     });
     let Rig { node, .. } = rig;
     node.stop().unwrap();
-    assert_eq!(outcome.outcome, Outcome::Swapped, "{outcome:#?}");
-    assert_eq!(outcome.signed_version, Some(6));
+    assert_eq!(outcome.outcome, Outcome::Unchanged, "{outcome:#?}");
+    assert_eq!(outcome.signed_version, Some(8));
 }
 
 /// Resident memory of this process, bytes.

@@ -439,8 +439,26 @@ impl Worker {
         let sha256 = crate::host::hex(&digest);
         let current = self.current();
         if sha256 == current.sha256 && request.config == *lock(&self.running_config) {
+            // The module running, signed again as a later release, raises
+            // the floor: its older releases are refused from now on. A
+            // signature that does not verify changes nothing.
+            let signed_version = request.signature.as_deref().and_then(|signature| {
+                check_signature(
+                    &rules.signatures,
+                    &digest,
+                    Some(signature),
+                    self.running_version,
+                )
+                .ok()
+                .flatten()
+            });
+            if let Some(version) = signed_version {
+                let config = Arc::clone(&request.config);
+                self.committed(&config, Some(version));
+            }
             return SwapOutcome {
                 outcome: Outcome::Unchanged,
+                signed_version,
                 ..SwapOutcome::new(request, sha256, &current.sha256)
             };
         }
