@@ -664,18 +664,19 @@ fn record_keeps_what_it_received_even_when_killed() {
                 .unwrap(),
         )
     };
-    let info = |path: &Path| {
+    // `info --json`: the LiDAR scans and the warnings, or `info`'s error
+    // (before its first chunk a recording may not even be MCAP yet).
+    let scans = |path: &Path| -> Result<(u64, String), String> {
         let out = Command::new(env!("CARGO_BIN_EXE_fusion-node"))
             .arg("info")
             .arg(path)
             .arg("--json")
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        if !out.status.success() {
+            return Err(stderr);
+        }
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let lidar = json["topics"]
             .as_array()
@@ -683,8 +684,9 @@ fn record_keeps_what_it_received_even_when_killed() {
             .iter()
             .find(|t| t["topic"] == "/sensors/lidar_top/points")
             .map_or(0, |t| t["count"].as_u64().unwrap());
-        (lidar, String::from_utf8_lossy(&out.stderr).into_owned())
+        Ok((lidar, stderr))
     };
+    let info = |path: &Path| scans(path).unwrap_or_else(|stderr| panic!("{stderr}"));
 
     // Stopped by --duration: a finished file with what was sent.
     let finished = dir.path().join("finished.mcap");
@@ -709,23 +711,7 @@ fn record_keeps_what_it_received_even_when_killed() {
     // Chunks close on log time (one a second), so 3 s of scans make two
     // closed chunks; a loaded machine may take a while to write them.
     let deadline = Instant::now() + Duration::from_secs(20);
-    let flushed = |path: &Path| {
-        // Before its first chunk the file may not even be MCAP yet.
-        let out = Command::new(env!("CARGO_BIN_EXE_fusion-node"))
-            .args(["info", "--json"])
-            .arg(path)
-            .output()
-            .unwrap();
-        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-        json["topics"].as_array().map_or(0, |topics| {
-            topics
-                .iter()
-                .filter(|t| t["topic"] == "/sensors/lidar_top/points")
-                .filter_map(|t| t["count"].as_u64())
-                .sum()
-        })
-    };
-    while flushed(&killed) < 20 && Instant::now() < deadline {
+    while scans(&killed).map_or(0, |(lidar, _)| lidar) < 20 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(200));
     }
     recorder.kill().unwrap();
@@ -779,6 +765,27 @@ fn a_running_node_swaps_on_deploy_on_a_file_change_and_on_sighup() {
         })
     };
     let status = |port| module_status(port);
+    // The status once `what` holds of it (at most a minute).
+    let settled = |what: &dyn Fn(&serde_json::Value) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let s = status(port);
+            if what(&s) {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "{s:#}");
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    };
+    let deploy = |path: &Path, extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_fusion-node"))
+            .args(["deploy", path.to_str().unwrap(), "--node", "fusion_node"])
+            .args(extra)
+            .args(["--connect", &endpoint(port)])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
     let v1 = status(port)["current"]["sha256"]
         .as_str()
         .unwrap()
@@ -791,18 +798,7 @@ fn a_running_node_swaps_on_deploy_on_a_file_change_and_on_sighup() {
         common::rebuilt(fusion_node::modules::REFERENCE_WASM_BYTES, "v2"),
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_fusion-node"))
-        .args([
-            "deploy",
-            v2.to_str().unwrap(),
-            "--node",
-            "fusion_node",
-            "--json",
-        ])
-        .args(["--connect", &endpoint(port)])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = deploy(&v2, &["--json"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let outcome: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -830,18 +826,10 @@ fn a_running_node_swaps_on_deploy_on_a_file_change_and_on_sighup() {
     // The status counts a swap when it goes live, and records the outcome
     // when its watch is over.
     let swapped = |want: u64, trigger: &str| {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let s = status(port);
-            let last = &s["last"];
-            if s["swaps"].as_u64() == Some(want) && last["trigger"] == trigger {
-                assert_eq!(last["outcome"], "swapped", "{s:#}");
-                assert_eq!(last["module_sha256"], s["current"]["sha256"], "{s:#}");
-                return s;
-            }
-            assert!(Instant::now() < deadline, "no swap {want}: {s:#}");
-            std::thread::sleep(Duration::from_millis(300));
-        }
+        let s = settled(&|s| s["swaps"].as_u64() == Some(want) && s["last"]["trigger"] == trigger);
+        assert_eq!(s["last"]["outcome"], "swapped", "{s:#}");
+        assert_eq!(s["last"]["module_sha256"], s["current"]["sha256"], "{s:#}");
+        s
     };
     swapped(2, "file_changed");
 
@@ -859,12 +847,7 @@ fn a_running_node_swaps_on_deploy_on_a_file_change_and_on_sighup() {
     // 4. garbage is refused, and says why; the module stays.
     let junk = dir.path().join("junk.wasm");
     std::fs::write(&junk, b"not a module").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_fusion-node"))
-        .args(["deploy", junk.to_str().unwrap(), "--node", "fusion_node"])
-        .args(["--connect", &endpoint(port)])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = deploy(&junk, &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("refused"));
     let s = status(port);
@@ -879,6 +862,23 @@ fn a_running_node_swaps_on_deploy_on_a_file_change_and_on_sighup() {
     let key = fusion_node::swap::signing::SecretKey::generate().unwrap();
     let key_file = dir.path().join("deploy.key");
     std::fs::write(&key_file, key.to_key_file()).unwrap();
+    let sign = |path: &Path, release: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_fusion-node"))
+            .args(["module", "sign", path.to_str().unwrap()])
+            .args([
+                "--key",
+                key_file.to_str().unwrap(),
+                "--release-version",
+                release,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
     std::fs::write(
         &launch_path,
         text.replace("gate_chi2 = 13.8", "gate_chi2 = 14.0")
@@ -890,17 +890,6 @@ fn a_running_node_swaps_on_deploy_on_a_file_change_and_on_sighup() {
     .unwrap();
     // SAFETY: as above.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGHUP) }, 0);
-    let settled = |what: &dyn Fn(&serde_json::Value) -> bool| {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let s = status(port);
-            if what(&s) {
-                return s;
-            }
-            assert!(Instant::now() < deadline, "{s:#}");
-            std::thread::sleep(Duration::from_millis(300));
-        }
-    };
     settled(&|s| s["last"]["trigger"] == "reload" && s["last"]["outcome"] == "unchanged");
     std::fs::write(
         &staged,
@@ -914,21 +903,7 @@ fn a_running_node_swaps_on_deploy_on_a_file_change_and_on_sighup() {
         s["last"]["reason"].as_str().unwrap().contains("require"),
         "{s:#}"
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_fusion-node"))
-        .args(["module", "sign", module.to_str().unwrap()])
-        .args([
-            "--key",
-            key_file.to_str().unwrap(),
-            "--release-version",
-            "2",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    sign(&module, "2");
     // (`swapped` would take the refusal above, still the last outcome
     // until this swap's watch is over.)
     let s = settled(&|s| s["last"]["outcome"] == "swapped" && s["swaps"].as_u64() == Some(4));
@@ -943,29 +918,8 @@ fn a_running_node_swaps_on_deploy_on_a_file_change_and_on_sighup() {
         common::rebuilt(fusion_node::modules::REFERENCE_WASM_BYTES, "v5"),
     )
     .unwrap();
-    let sign = Command::new(env!("CARGO_BIN_EXE_fusion-node"))
-        .args(["module", "sign", v5.to_str().unwrap()])
-        .args([
-            "--key",
-            key_file.to_str().unwrap(),
-            "--release-version",
-            "3",
-        ])
-        .output()
-        .unwrap();
-    assert!(sign.status.success());
-    let out = Command::new(env!("CARGO_BIN_EXE_fusion-node"))
-        .args([
-            "deploy",
-            v5.to_str().unwrap(),
-            "--node",
-            "fusion_node",
-            "--json",
-        ])
-        .args(["--connect", &endpoint(port)])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    sign(&v5, "3");
+    let out = deploy(&v5, &["--json"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),

@@ -51,6 +51,16 @@ fn failed(reason: MissReason) -> FrameReport {
     }
 }
 
+/// The miss log's text and its lines as JSON.
+fn read_log(path: &std::path::Path) -> (String, Vec<Value>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let lines = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (text, lines)
+}
+
 #[test]
 fn frames_are_classified_failure_first_then_late_then_degraded() {
     let budget = 10 * MS;
@@ -148,11 +158,7 @@ fn every_miss_is_one_json_line_with_every_field() {
     monitor.record_dropped_input(1, 0, 99_000_000);
     monitor.flush().unwrap();
 
-    let text = std::fs::read_to_string(&path).unwrap();
-    let lines: Vec<Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let (text, lines) = read_log(&path);
     assert_eq!(lines.len(), cases.len() + 1, "{text}");
     let keys: BTreeSet<&str> = KEYS.into_iter().collect();
     for line in &lines {
@@ -363,11 +369,7 @@ fn a_swap_is_one_line_and_names_the_new_module_on_later_lines() {
     );
     monitor.record(&failed(MissReason::Deadline));
     monitor.flush().unwrap();
-    let text = std::fs::read_to_string(&path).unwrap();
-    let lines: Vec<Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let (text, lines) = read_log(&path);
     assert_eq!(lines.len(), 2, "{text}");
     let swap = &lines[0];
     assert_eq!(swap["reason"], "swap");
