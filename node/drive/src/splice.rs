@@ -166,8 +166,9 @@ pub struct SpliceWriter<W: Write = BufWriter<File>> {
     out: W,
     /// Bytes written so far: the next record's offset.
     pos: u64,
-    /// CRC of everything before the data-end record.
-    crc: crc32fast::Hasher,
+    /// CRC of everything before the data-end record (`None` for a
+    /// planner, which writes nothing).
+    crc: Option<crc32fast::Hasher>,
     path: PathBuf,
     config: WriterConfig,
     schemas: BTreeMap<u16, SchemaRecord>,
@@ -203,13 +204,24 @@ impl SpliceWriter<BufWriter<File>> {
     }
 }
 
+impl SpliceWriter<std::io::Sink> {
+    /// A writer that writes nothing and hashes nothing, for deciding on
+    /// one thread what a writer on another will do: given the same calls,
+    /// it takes the same copies and hands out the same topic handles.
+    pub fn planner(config: WriterConfig) -> Result<Self, DriveError> {
+        let mut planner = Self::new(std::io::sink(), "(planner)", config)?;
+        planner.crc = None;
+        Ok(planner)
+    }
+}
+
 impl<W: Write> SpliceWriter<W> {
     /// Writes a drive to `out`; `path` only names it in errors.
     pub fn new(out: W, path: impl AsRef<Path>, config: WriterConfig) -> Result<Self, DriveError> {
         let mut writer = SpliceWriter {
             out,
             pos: 0,
-            crc: crc32fast::Hasher::new(),
+            crc: Some(crc32fast::Hasher::new()),
             path: path.as_ref().to_owned(),
             config,
             schemas: BTreeMap::new(),
@@ -464,7 +476,9 @@ impl<W: Write> SpliceWriter<W> {
     pub fn finish(mut self) -> Result<SpliceSummary, DriveError> {
         self.flush()?;
         let mut tail = Vec::new();
-        records::data_end(&mut tail, self.crc.clone().finalize());
+        // 0: no CRC (a planner's).
+        let data_crc = self.crc.clone().map_or(0, crc32fast::Hasher::finalize);
+        records::data_end(&mut tail, data_crc);
         self.emit(&tail)?;
 
         let summary_start = self.pos;
@@ -623,7 +637,9 @@ impl<W: Write> SpliceWriter<W> {
         self.out
             .write_all(bytes)
             .map_err(|source| self.io(source))?;
-        self.crc.update(bytes);
+        if let Some(crc) = &mut self.crc {
+            crc.update(bytes);
+        }
         self.pos += bytes.len() as u64;
         Ok(())
     }

@@ -258,7 +258,7 @@ fn replay_offline<R: FrameRunner>(
     // not written again.
     let mut copied = std::collections::HashSet::new();
     let (counts, digest, written) = std::thread::scope(|scope| {
-        let mut writer = WriterThread::spawn(scope, writer, output, writer_config)?;
+        let mut writer = WriterThread::spawn(scope, writer, writer_config)?;
         let fused_topic = writer
             .add_topic(
                 &launch.outputs.tracked_objects,
@@ -409,9 +409,9 @@ fn disagree(what: String) -> fusion_drive::DriveError {
 ///
 /// Whether a chunk can be copied depends on what the writer has declared.
 /// So that the replay never waits for the thread to answer, a shadow
-/// writer on `io::sink` takes the same topics and copies here, and so
-/// decides as the real one will (and hands out the same topic handles);
-/// it never compresses anything.
+/// writer (`SpliceWriter::planner`) takes the same topics and copies
+/// here, and so decides as the real one will (and hands out the same
+/// topic handles); it writes, hashes and compresses nothing.
 struct WriterThread<'scope, 'a> {
     shadow: SpliceWriter<std::io::Sink>,
     commands: Option<crossbeam_channel::Sender<Command<'a>>>,
@@ -424,11 +424,9 @@ impl<'scope, 'a: 'scope> WriterThread<'scope, 'a> {
     fn spawn<'env>(
         scope: &'scope std::thread::Scope<'scope, 'env>,
         mut writer: SpliceWriter,
-        path: &Path,
         config: WriterConfig,
     ) -> Result<Self, CliError> {
-        let shadow = SpliceWriter::new(std::io::sink(), path, config)
-            .map_err(|e| CliError::failure(e.to_string()))?;
+        let shadow = SpliceWriter::planner(config).map_err(|e| CliError::failure(e.to_string()))?;
         let (tx, rx) = crossbeam_channel::bounded::<Command<'a>>(64);
         let thread = scope.spawn(move || {
             for command in rx {
